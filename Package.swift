@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Module map (docs/ARCHITECTURE.md has the process chain):
+//   CSpawn          C: the child side of clone, executes a flat plan; no Swift runs there.
+//   PodvisorSpec    OCI config/state types, parsing and validation with field-path errors.
+//   CLinux          C shims for syscalls Swift's Glibc module lacks (pidfd, close_range...).
+//   PodvisorLinux   Linux primitives: syscalls, pidfd, signals, cgroups (v2 + hybrid v1), PSI.
+//   PodvisorSpawn   builds the flat C plan from Swift values, clones, reads the child's report.
+//   PodvisorEngine  container lifecycle: state store, create/start/kill/delete/run.
+//   PodvisorCLI     the runc-compatible command line (swift-argument-parser).
+//   Podvisor        the library product for embedding (re-exports the above).
+let package = Package(
+    name: "podvisor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Podvisor", targets: ["Podvisor"]),
+        .executable(name: "podvisor", targets: ["podvisor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CLinux"),
+        .target(name: "CSpawn"),
+        .target(name: "PodvisorSpec"),
+        .target(name: "PodvisorLinux", dependencies: ["CLinux"]),
+        .target(name: "PodvisorSpawn", dependencies: ["CSpawn", "PodvisorLinux"]),
+        .target(name: "PodvisorEngine", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn"]),
+        .target(name: "Podvisor", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn", "PodvisorEngine"]),
+        .target(name: "PodvisorCLI", dependencies: [
+            "PodvisorEngine", "PodvisorSpec", "PodvisorLinux",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "podvisor", dependencies: ["PodvisorCLI"]),
+        .testTarget(name: "PodvisorSpecTests", dependencies: ["PodvisorSpec"]),
+        .testTarget(name: "PodvisorLinuxTests", dependencies: ["PodvisorLinux"]),
+        .testTarget(name: "PodvisorSpawnTests", dependencies: ["PodvisorSpawn", "PodvisorLinux"]),
+        .testTarget(name: "PodvisorEngineTests", dependencies: ["PodvisorEngine", "PodvisorSpec", "PodvisorLinux"]),
+        .testTarget(name: "PodvisorCLITests", dependencies: ["PodvisorSpec", "PodvisorLinux"]),
+    ]
+)

@@ -1,0 +1,33 @@
+// Thin shims for Linux syscalls that Swift's Glibc module does not expose.
+// Each returns -1 and sets errno on failure, like the syscall it wraps.
+#ifndef PODVISOR_CLINUX_H
+#define PODVISOR_CLINUX_H
+
+#include <sys/types.h>
+#include <signal.h>
+#include <stdint.h>
+
+int pv_pidfd_open(pid_t pid, unsigned int flags);
+int pv_pidfd_send_signal(int pidfd, int sig, unsigned int flags);
+/// waitid(P_PIDFD, pidfd, ...): returns 0 and fills status/code (CLD_EXITED, CLD_KILLED...).
+int pv_pidfd_wait(int pidfd, int options, int *out_code, int *out_status, pid_t *out_pid);
+int pv_close_range(unsigned int first, unsigned int last, unsigned int flags);
+int pv_sigchld_number(void);
+/// Blocks signals in this thread's mask and returns the old mask in *old (for signal forwarding).
+int pv_sigmask_block_all(sigset_t *old);
+int pv_sigmask_restore(const sigset_t *old);
+/// Real-time signal numbers are not constants in glibc.
+int pv_sigrtmin(void);
+int pv_sigrtmax(void);
+/// WIFEXITED & co. are macros.
+int pv_wait_exited(int status);
+int pv_wait_exitstatus(int status);
+int pv_wait_signaled(int status);
+int pv_wait_termsig(int status);
+/// mkfifo/open helpers that take flags as int (Swift's open is variadic).
+int pv_open(const char *path, int flags, unsigned int mode);
+int pv_openat(int dirfd, const char *path, int flags, unsigned int mode);
+int pv_fcntl_setfd(int fd, int flags);
+int pv_ioctl_int(int fd, unsigned long request, int *arg);
+
+#endif

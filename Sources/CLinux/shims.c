@@ -1,0 +1,69 @@
+#define _GNU_SOURCE
+#include "clinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int pv_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+
+int pv_pidfd_send_signal(int pidfd, int sig, unsigned int flags) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags);
+}
+
+int pv_pidfd_wait(int pidfd, int options, int *out_code, int *out_status, pid_t *out_pid) {
+    siginfo_t info = {0};
+    int rc;
+    do {
+        rc = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, options);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -1;
+    if (out_code) *out_code = info.si_code;
+    if (out_status) *out_status = info.si_status;
+    if (out_pid) *out_pid = info.si_pid;
+    return 0;
+}
+
+int pv_close_range(unsigned int first, unsigned int last, unsigned int flags) {
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+int pv_sigchld_number(void) { return SIGCHLD; }
+
+int pv_sigmask_block_all(sigset_t *old) {
+    sigset_t all;
+    sigfillset(&all);
+    return pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+int pv_sigmask_restore(const sigset_t *old) { return pthread_sigmask(SIG_SETMASK, old, NULL); }
+
+int pv_sigrtmin(void) { return SIGRTMIN; }
+int pv_sigrtmax(void) { return SIGRTMAX; }
+
+int pv_wait_exited(int status) { return WIFEXITED(status); }
+int pv_wait_exitstatus(int status) { return WEXITSTATUS(status); }
+int pv_wait_signaled(int status) { return WIFSIGNALED(status); }
+int pv_wait_termsig(int status) { return WTERMSIG(status); }
+
+int pv_open(const char *path, int flags, unsigned int mode) { return open(path, flags, (mode_t)mode); }
+int pv_openat(int dirfd, const char *path, int flags, unsigned int mode) {
+    return openat(dirfd, path, flags, (mode_t)mode);
+}
+int pv_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
+int pv_ioctl_int(int fd, unsigned long request, int *arg) { return ioctl(fd, request, arg); }

@@ -1,0 +1,1 @@
+#include "pv_spawn.h"

@@ -1,0 +1,1 @@
+// PodvisorCLI: placeholder until its first file lands.

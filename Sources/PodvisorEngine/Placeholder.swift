@@ -1,0 +1,1 @@
+// PodvisorEngine: placeholder until its first file lands.

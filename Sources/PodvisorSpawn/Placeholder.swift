@@ -1,0 +1,1 @@
+// PodvisorSpawn: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// PodvisorSpec: placeholder until its first file lands.

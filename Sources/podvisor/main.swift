@@ -1,0 +1,1 @@
+// podvisor: the command line entry point.
