@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "CSpawn"),
         .target(name: "PodvisorSpec"),
         .target(name: "PodvisorLinux", dependencies: ["CLinux"]),
-        .target(name: "PodvisorSpawn", dependencies: ["CSpawn", "PodvisorLinux"]),
+        .target(name: "PodvisorSpawn", dependencies: ["CSpawn", "CLinux", "PodvisorLinux"]),
         .target(name: "PodvisorEngine", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn"]),
         .target(name: "Podvisor", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn", "PodvisorEngine"]),
         .target(name: "PodvisorCLI", dependencies: [

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,3 +68,5 @@ int pv_openat(int dirfd, const char *path, int flags, unsigned int mode) {
 }
 int pv_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
 int pv_ioctl_int(int fd, unsigned long request, int *arg) { return ioctl(fd, request, arg); }
+int pv_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int pv_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

@@ -1,1 +1,524 @@
+// The child side of clone: executes a pv_spawn_plan with async-signal-safe system calls only.
+// Read pv_spawn.h first. The order of steps follows runc and crun (see docs/ARCHITECTURE.md).
+#define _GNU_SOURCE
 #include "pv_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <grp.h>
+#include <pthread.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct pv_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+/* ---- Strings without libc's locale or allocation. ---- */
+
+static size_t pv_append(char *buffer, size_t size, size_t used, const char *text) {
+    if (!text) return used;
+    while (*text && used + 1 < size) buffer[used++] = *text++;
+    buffer[used] = '\0';
+    return used;
+}
+
+static size_t pv_append_number(char *buffer, size_t size, size_t used, long long value) {
+    char digits[24];
+    int count = 0;
+    unsigned long long magnitude = value < 0 ? (unsigned long long)(-value) : (unsigned long long)value;
+    do {
+        digits[count++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude && count < 23);
+    if (value < 0 && used + 1 < size) buffer[used++] = '-';
+    while (count && used + 1 < size) buffer[used++] = digits[--count];
+    buffer[used] = '\0';
+    return used;
+}
+
+/// rootfs + destination, with exactly one slash between.
+static int pv_join(char *out, size_t size, const char *root, const char *path) {
+    size_t used = pv_append(out, size, 0, root);
+    while (used > 1 && out[used - 1] == '/') out[--used] = '\0';
+    if (path[0] != '/') used = pv_append(out, size, used, "/");
+    used = pv_append(out, size, used, path);
+    return used + 1 < size ? 0 : -1;
+}
+
+/* ---- Reporting to the parent. ---- */
+
+static void pv_write_all(int fd, const void *data, size_t size) {
+    const char *bytes = data;
+    while (size) {
+        ssize_t n = write(fd, bytes, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        bytes += n;
+        size -= (size_t)n;
+    }
+}
+
+static void pv_report(int fd, int kind, int err, int pid, const char *step, const char *subject) {
+    struct pv_report report;
+    memset(&report, 0, sizeof(report));
+    report.kind = kind;
+    report.err = err;
+    report.pid = pid;
+    size_t used = pv_append(report.step, sizeof(report.step), 0, step);
+    if (subject) {
+        used = pv_append(report.step, sizeof(report.step), used, "(");
+        used = pv_append(report.step, sizeof(report.step), used, subject);
+        pv_append(report.step, sizeof(report.step), used, ")");
+    }
+    pv_write_all(fd, &report, sizeof(report));
+}
+
+/// Reports the failed step with errno and ends the child. Never returns.
+__attribute__((noreturn)) static void pv_fail(const struct pv_spawn_plan *plan, const char *step, const char *subject) {
+    int err = errno;
+    pv_report(plan->report_fd, PV_REPORT_ERROR, err, 0, step, subject);
+    _exit(127);
+}
+
+/* ---- Files. ---- */
+
+static int pv_mkdir_all(char *path, mode_t mode) {
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int rc = mkdir(path, mode);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST) return -1;
+    }
+    if (mkdir(path, mode) < 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int pv_write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    int err = errno;
+    close(fd);
+    errno = err;
+    return n < 0 ? -1 : 0;
+}
+
+/// Creates what a mount needs at its destination: a directory, or an empty file when a file is bound.
+static int pv_prepare_destination(const char *target, const struct pv_mount *m) {
+    struct stat source_info;
+    int file_target = (m->flags & MS_BIND) && m->source && stat(m->source, &source_info) == 0 &&
+                      !S_ISDIR(source_info.st_mode);
+    char path[PATH_MAX];
+    pv_append(path, sizeof(path), 0, target);
+    if (!file_target) return pv_mkdir_all(path, 0755);
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        *slash = '\0';
+        int rc = pv_mkdir_all(path, 0755);
+        *slash = '/';
+        if (rc < 0) return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EISDIR) return -1;
+    if (fd >= 0) close(fd);
+    return 0;
+}
+
+/// The MS_* flags a mount already has, which a bind remount must repeat (else EPERM in user namespaces).
+static unsigned long pv_locked_flags(const char *path) {
+    struct statvfs info;
+    if (statvfs(path, &info) < 0) return 0;
+    unsigned long flags = 0;
+    if (info.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+    if (info.f_flag & ST_NODEV) flags |= MS_NODEV;
+    if (info.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    if (info.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+    if (info.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+    if (info.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+    return flags;
+}
+
+/* ---- Steps of the child, in order. ---- */
+
+static void pv_reset_signals(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &action, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void pv_wait_for_parent(const struct pv_spawn_plan *plan) {
+    char byte;
+    ssize_t n;
+    do {
+        n = read(plan->sync_fd, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(126);  // the parent gave up on us: nothing to report to
+    close(plan->sync_fd);
+}
+
+static void pv_enter_namespaces(const struct pv_spawn_plan *plan) {
+    for (int i = 0; i < plan->join_count; i++) {
+        if (setns(plan->joins[i].fd, plan->joins[i].nstype) < 0) pv_fail(plan, "setns", NULL);
+        close(plan->joins[i].fd);
+    }
+    if (plan->become_root_in_userns) {
+        if (setresgid(0, 0, 0) < 0) pv_fail(plan, "setresgid", "0");
+        if (setresuid(0, 0, 0) < 0) pv_fail(plan, "setresuid", "0");
+    }
+    if (plan->unshare_flags && unshare((int)plan->unshare_flags) < 0) pv_fail(plan, "unshare", NULL);
+    if (plan->time_offsets && pv_write_file("/proc/self/timens_offsets", plan->time_offsets) < 0)
+        pv_fail(plan, "write", "/proc/self/timens_offsets");
+}
+
+/// The payload must be a child to be inside a joined or unshared pid (or time) namespace.
+/// The intermediate reports the payload's pid and leaves; the payload carries on with the plan.
+static void pv_fork_into_namespaces(const struct pv_spawn_plan *plan) {
+    pid_t pid = fork();
+    if (pid < 0) pv_fail(plan, "fork", NULL);
+    if (pid > 0) {
+        pv_report(plan->report_fd, PV_REPORT_PID, 0, pid, "fork", NULL);
+        _exit(0);
+    }
+}
+
+static void pv_mount_one(const struct pv_spawn_plan *plan, const struct pv_mount *m) {
+    char target[PATH_MAX];
+    if (pv_join(target, sizeof(target), plan->rootfs, m->destination) < 0) {
+        errno = ENAMETOOLONG;
+        pv_fail(plan, "mount", m->destination);
+    }
+    if (pv_prepare_destination(target, m) < 0) pv_fail(plan, "mkdir", target);
+    int bind = (m->flags & MS_BIND) != 0;
+    unsigned long first = bind ? (m->flags & (MS_BIND | MS_REC)) : m->flags;
+    if (mount(m->source, target, m->fstype, first, m->data) < 0) {
+        // sysfs cannot be mounted from a user namespace that does not own the network namespace:
+        // bind the host's /sys read-only instead, as runc does.
+        if (errno == EPERM && m->fstype && strcmp(m->fstype, "sysfs") == 0) {
+            if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", target);
+            first = MS_BIND;
+            bind = 1;
+        } else {
+            pv_fail(plan, "mount", target);
+        }
+    }
+    unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (bind && extra) {
+        unsigned long flags = MS_REMOUNT | MS_BIND | extra | pv_locked_flags(target);
+        if (mount(NULL, target, NULL, flags, NULL) < 0) pv_fail(plan, "remount", target);
+    }
+    if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0) pv_fail(plan, "mount-propagation", target);
+}
+
+struct pv_device {
+    const char *name;
+    unsigned int major, minor;
+};
+
+static const struct pv_device pv_default_devices[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+static const char *const pv_device_links[][2] = {
+    {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+    {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"},
+};
+
+static void pv_create_devices(const struct pv_spawn_plan *plan) {
+    char path[PATH_MAX], host[64];
+    for (size_t i = 0; i < sizeof(pv_default_devices) / sizeof(pv_default_devices[0]); i++) {
+        const struct pv_device *d = &pv_default_devices[i];
+        size_t used = pv_append(path, sizeof(path), 0, plan->rootfs);
+        used = pv_append(path, sizeof(path), used, "/dev/");
+        pv_append(path, sizeof(path), used, d->name);
+        if (plan->bind_default_devices) {
+            pv_append(host, sizeof(host), pv_append(host, sizeof(host), 0, "/dev/"), d->name);
+            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+            if (fd >= 0) close(fd);
+            if (mount(host, path, NULL, MS_BIND, NULL) < 0) pv_fail(plan, "mount", path);
+        } else {
+            unlink(path);
+            if (mknod(path, S_IFCHR | 0666, makedev(d->major, d->minor)) < 0) pv_fail(plan, "mknod", path);
+        }
+    }
+    for (size_t i = 0; i < sizeof(pv_device_links) / sizeof(pv_device_links[0]); i++) {
+        size_t used = pv_append(path, sizeof(path), 0, plan->rootfs);
+        used = pv_append(path, sizeof(path), used, "/dev/");
+        pv_append(path, sizeof(path), used, pv_device_links[i][1]);
+        if (symlink(pv_device_links[i][0], path) < 0 && errno != EEXIST) pv_fail(plan, "symlink", path);
+    }
+}
+
+static void pv_pivot_root(const struct pv_spawn_plan *plan) {
+    if (chdir(plan->rootfs) < 0) pv_fail(plan, "chdir", plan->rootfs);
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new root.
+    if (syscall(SYS_pivot_root, ".", ".") < 0) pv_fail(plan, "pivot_root", plan->rootfs);
+    if (umount2(".", MNT_DETACH) < 0) pv_fail(plan, "umount2", "old root");
+    if (chdir("/") < 0) pv_fail(plan, "chdir", "/");
+}
+
+static void pv_write_sysctls(const struct pv_spawn_plan *plan) {
+    char path[PATH_MAX];
+    for (int i = 0; i < plan->sysctl_count; i++) {
+        size_t used = pv_append(path, sizeof(path), 0, "/proc/sys/");
+        const char *key = plan->sysctl_keys[i];
+        for (; *key && used + 1 < sizeof(path); key++) path[used++] = *key == '.' ? '/' : *key;
+        path[used] = '\0';
+        if (pv_write_file(path, plan->sysctl_values[i]) < 0) pv_fail(plan, "write", path);
+    }
+}
+
+static void pv_mask_paths(const struct pv_spawn_plan *plan) {
+    for (int i = 0; i < plan->masked_count; i++) {
+        const char *path = plan->masked_paths[i];
+        struct stat info;
+        if (stat(path, &info) < 0) {
+            if (errno == ENOENT) continue;
+            pv_fail(plan, "stat", path);
+        }
+        int rc = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
+                                       : mount("/dev/null", path, NULL, MS_BIND, NULL);
+        if (rc < 0) pv_fail(plan, "mask", path);
+    }
+}
+
+static void pv_readonly_paths(const struct pv_spawn_plan *plan) {
+    for (int i = 0; i < plan->readonly_count; i++) {
+        const char *path = plan->readonly_paths[i];
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+            if (errno == ENOENT) continue;
+            pv_fail(plan, "mount", path);
+        }
+        unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | pv_locked_flags(path);
+        if (mount(NULL, path, NULL, flags, NULL) < 0) pv_fail(plan, "remount-readonly", path);
+    }
+}
+
+static void pv_setup_rootfs(const struct pv_spawn_plan *plan) {
+    if (mount(NULL, "/", NULL, MS_REC | (plan->rootfs_propagation ? plan->rootfs_propagation : MS_SLAVE), NULL) < 0)
+        pv_fail(plan, "mount-propagation", "/");
+    // pivot_root needs the new root to be a mount point.
+    if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", plan->rootfs);
+    for (int i = 0; i < plan->mount_count; i++) pv_mount_one(plan, &plan->mounts[i]);
+    if (plan->create_default_devices) pv_create_devices(plan);
+    pv_pivot_root(plan);
+    pv_write_sysctls(plan);
+    pv_mask_paths(plan);
+    pv_readonly_paths(plan);
+    if (plan->readonly_root) {
+        unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | pv_locked_flags("/");
+        if (mount(NULL, "/", NULL, flags, NULL) < 0) pv_fail(plan, "remount-readonly", "/");
+    }
+}
+
+static void pv_set_identity(const struct pv_spawn_plan *plan) {
+    char number[24];
+    for (int i = 0; i < plan->rlimit_count; i++) {
+        struct rlimit limit = {.rlim_cur = plan->rlimits[i].soft, .rlim_max = plan->rlimits[i].hard};
+        if (setrlimit(plan->rlimits[i].resource, &limit) < 0) {
+            pv_append_number(number, sizeof(number), 0, plan->rlimits[i].resource);
+            pv_fail(plan, "setrlimit", number);
+        }
+    }
+    if (plan->set_groups && setgroups((size_t)plan->group_count, (const gid_t *)plan->groups) < 0)
+        pv_fail(plan, "setgroups", NULL);
+    if (setresgid(plan->gid, plan->gid, plan->gid) < 0) {
+        pv_append_number(number, sizeof(number), 0, plan->gid);
+        pv_fail(plan, "setresgid", number);
+    }
+    if (setresuid(plan->uid, plan->uid, plan->uid) < 0) {
+        pv_append_number(number, sizeof(number), 0, plan->uid);
+        pv_fail(plan, "setresuid", number);
+    }
+    if (plan->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) pv_fail(plan, "prctl", "PR_SET_NO_NEW_PRIVS");
+    if (plan->umask >= 0) umask((mode_t)plan->umask);
+    if (plan->cwd && chdir(plan->cwd) < 0) pv_fail(plan, "chdir", plan->cwd);
+}
+
+/// Puts the payload's fds in place: sources are first moved above every target so that no
+/// dup2 overwrites a source still to be copied.
+static void pv_map_fds(const struct pv_spawn_plan *plan) {
+    int moved[64];
+    int count = plan->fd_mapping_count < 64 ? plan->fd_mapping_count : 64;
+    int floor = plan->keep_fds > 3 ? plan->keep_fds : 3;
+    for (int i = 0; i < count; i++) {
+        moved[i] = fcntl(plan->fd_mappings[i].from, F_DUPFD_CLOEXEC, floor + 64);
+        if (moved[i] < 0) pv_fail(plan, "fcntl", "F_DUPFD_CLOEXEC");
+    }
+    for (int i = 0; i < count; i++) {
+        if (dup2(moved[i], plan->fd_mappings[i].to) < 0) pv_fail(plan, "dup2", NULL);
+        close(moved[i]);
+    }
+    // Every fd the payload was not given explicitly is closed on exec (CVE-2024-21626).
+    if (syscall(SYS_close_range, (unsigned)plan->keep_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = plan->keep_fds; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+}
+
+static const char *pv_env_value(const char *const *envp, const char *name) {
+    size_t length = strlen(name);
+    for (; envp && *envp; envp++) {
+        if (strncmp(*envp, name, length) == 0 && (*envp)[length] == '=') return *envp + length + 1;
+    }
+    return NULL;
+}
+
+/// Resolves argv[0] in the payload's own PATH, inside its root, before it waits for `start`:
+/// a missing program is then an error of `create`, as runc reports it.
+static void pv_resolve_program(const struct pv_spawn_plan *plan, char *out, size_t size) {
+    const char *name = plan->argv[0];
+    if (strchr(name, '/')) {
+        pv_append(out, size, 0, name);
+        if (access(out, X_OK) < 0) pv_fail(plan, "exec", name);
+        return;
+    }
+    const char *path = pv_env_value(plan->envp, "PATH");
+    if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int last_error = ENOENT;
+    while (1) {
+        const char *end = strchr(path, ':');
+        size_t length = end ? (size_t)(end - path) : strlen(path);
+        size_t used = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < length && used + 1 < size; i++) out[used++] = path[i];
+        out[used] = '\0';
+        if (used == 0) used = pv_append(out, size, used, ".");
+        used = pv_append(out, size, used, "/");
+        pv_append(out, size, used, name);
+        if (access(out, X_OK) == 0) {
+            struct stat info;
+            if (stat(out, &info) == 0 && S_ISREG(info.st_mode)) return;
+            last_error = EACCES;
+        } else if (errno != ENOENT && errno != ENOTDIR) {
+            last_error = errno;
+        }
+        if (!end) break;
+        path = end + 1;
+    }
+    errno = last_error;
+    pv_fail(plan, "exec", name);
+}
+
+/// Blocks until `start` opens the exec fifo for reading, then tells it we are going.
+static void pv_wait_for_start(const struct pv_spawn_plan *plan) {
+    char path[64];
+    pv_append_number(path, sizeof(path), pv_append(path, sizeof(path), 0, "/proc/self/fd/"), plan->exec_fifo_fd);
+    pv_report(plan->report_fd, PV_REPORT_READY, 0, 0, "ready", NULL);
+    int fd;
+    do {
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) pv_fail(plan, "open", "exec.fifo");
+    pv_write_all(fd, "0", 1);
+    close(fd);
+    close(plan->exec_fifo_fd);
+}
+
+__attribute__((noreturn)) static void pv_child(const struct pv_spawn_plan *plan) {
+    pv_reset_signals();
+    if (plan->die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    pv_wait_for_parent(plan);
+    if (plan->set_oom_score_adj) {
+        char value[24];
+        pv_append_number(value, sizeof(value), 0, plan->oom_score_adj);
+        if (pv_write_file("/proc/self/oom_score_adj", value) < 0) pv_fail(plan, "write", "/proc/self/oom_score_adj");
+    }
+    pv_enter_namespaces(plan);
+    if (plan->fork_after_setup_ns) pv_fork_into_namespaces(plan);
+    if (plan->new_session && setsid() < 0) pv_fail(plan, "setsid", NULL);
+    if (plan->rootfs) pv_setup_rootfs(plan);
+    if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0) pv_fail(plan, "sethostname", plan->hostname);
+    if (plan->domainname && setdomainname(plan->domainname, strlen(plan->domainname)) < 0)
+        pv_fail(plan, "setdomainname", plan->domainname);
+    pv_set_identity(plan);
+    pv_map_fds(plan);
+    char program[PATH_MAX];
+    pv_resolve_program(plan, program, sizeof(program));
+    if (plan->exec_fifo_fd >= 0) pv_wait_for_start(plan);
+    execve(program, (char *const *)plan->argv, (char *const *)plan->envp);
+    pv_fail(plan, "execve", program);
+}
+
+/* ---- The parent side: the clone itself. ---- */
+
+static pid_t pv_clone(const struct pv_spawn_plan *plan, int *pidfd, int *placed_in_cgroup) {
+    struct pv_clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = plan->clone_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)pidfd;
+    args.exit_signal = SIGCHLD;
+    if (plan->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)plan->cgroup_fd;
+    }
+    *placed_in_cgroup = plan->cgroup_fd >= 0;
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid >= 0) return (pid_t)pid;
+    // A cgroup that cannot take the process directly (a v1-only host, a threaded or invalid
+    // domain): clone without it and let the parent write cgroup.procs.
+    if (plan->cgroup_fd >= 0 && errno != ENOSYS && errno != EPERM && errno != ENOMEM && errno != ENOSPC) {
+        args.flags &= ~CLONE_INTO_CGROUP;
+        args.cgroup = 0;
+        *placed_in_cgroup = 0;
+        pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid >= 0) return (pid_t)pid;
+    }
+    // A seccomp profile may answer clone3 with ENOSYS: fall back to clone.
+    if (errno != ENOSYS) return -1;
+    *placed_in_cgroup = 0;
+    return (pid_t)syscall(SYS_clone, (unsigned long)(plan->clone_flags | CLONE_PIDFD | SIGCHLD), NULL, pidfd, NULL, 0);
+}
+
+pid_t pv_spawn(const struct pv_spawn_plan *plan, int *pidfd, int *placed_in_cgroup) {
+    // No handler of the parent (Swift, Dispatch) may run in the child before it resets them.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    *pidfd = -1;
+    pid_t pid = pv_clone(plan, pidfd, placed_in_cgroup);
+    if (pid == 0) pv_child(plan);
+    int err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = err;
+    return pid;
+}

@@ -28,3 +28,8 @@ public func retryingOnEINTR<T: BinaryInteger>(_ body: () -> T) -> T {
         if result >= 0 || errno != EINTR { return result }
     }
 }
+
+/// Flags Swift's Glibc module does not export (they need _GNU_SOURCE).
+public enum LinuxFlags {
+    public static let openPath: Int32 = 0o10000000  // O_PATH
+}

@@ -29,5 +29,8 @@ int pv_open(const char *path, int flags, unsigned int mode);
 int pv_openat(int dirfd, const char *path, int flags, unsigned int mode);
 int pv_fcntl_setfd(int fd, int flags);
 int pv_ioctl_int(int fd, unsigned long request, int *arg);
+int pv_pipe2(int fds[2], int flags);
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to us, so we can reap them.
+int pv_set_child_subreaper(void);
 
 #endif

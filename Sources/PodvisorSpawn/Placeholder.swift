@@ -1,1 +1,0 @@
-// PodvisorSpawn: placeholder until its first file lands.
