@@ -1,1 +1,0 @@
-// PodvisorSpec: placeholder until its first file lands.
