@@ -70,3 +70,31 @@ int pv_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
 int pv_ioctl_int(int fd, unsigned long request, int *arg) { return ioctl(fd, request, arg); }
 int pv_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int pv_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+#include <sys/signalfd.h>
+#include <linux/capability.h>
+
+int pv_forwarding_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGPWR};
+    for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaddset(&set, forwarded[i]);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int pv_signalfd_next(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n;
+    do {
+        n = read(fd, &info, sizeof(info));
+    } while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof(info) ? (int)info.ssi_signo : -1;
+}
+
+int pv_has_effective_capability(int capability) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return 0;
+    return (data[capability / 32].effective >> (capability % 32)) & 1;
+}

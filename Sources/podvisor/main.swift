@@ -1,1 +1,4 @@
-// podvisor: the command line entry point.
+// podvisor: the command line entry point. Everything lives in PodvisorCLI.
+import PodvisorCLI
+
+PodvisorCommand.main()

@@ -32,5 +32,11 @@ int pv_ioctl_int(int fd, unsigned long request, int *arg);
 int pv_pipe2(int fds[2], int flags);
 /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to us, so we can reap them.
 int pv_set_child_subreaper(void);
+/// Blocks the signals a foreground `run` forwards to its container and returns a signalfd for them.
+int pv_forwarding_signalfd(void);
+/// Reads one signal from a signalfd: its number, or -1.
+int pv_signalfd_next(int fd);
+/// Whether CAP_SYS_RESOURCE is in this process's effective set (raising hard rlimits needs it).
+int pv_has_effective_capability(int capability);
 
 #endif

@@ -1,1 +1,0 @@
-// PodvisorCLI: placeholder until its first file lands.

@@ -1,1 +1,0 @@
-// PodvisorEngine: placeholder until its first file lands.
