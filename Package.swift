@@ -4,6 +4,11 @@ import PackageDescription
 // Module map (docs/ARCHITECTURE.md has the process chain):
 //   CSpawn          C: the child side of clone, executes a flat plan; no Swift runs there.
 //   PodvisorSpec    OCI config/state types, parsing and validation with field-path errors.
+//   PodvisorManifest the pod bundle manifest (YAML through Yams), kept apart so the OCI path
+//                   never loads full Foundation.
+//   CSeccomp, CCap  system libraries libseccomp and libcap (Debian's -dev packages).
+//   PodvisorSecurity seccomp profiles compiled to BPF in the parent, capability sets, default profile.
+//   PodvisorAutoscaler a pure scaling policy, a PSI/cpu.stat sampler, recording and plots.
 //   CLinux          C shims for syscalls Swift's Glibc module lacks (pidfd, close_range...).
 //   PodvisorLinux   Linux primitives: syscalls, pidfd, signals, cgroups (v2 + hybrid v1), PSI.
 //   PodvisorSpawn   builds the flat C plan from Swift values, clones, reads the child's report.
@@ -19,11 +24,17 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(name: "CLinux"),
         .target(name: "CSpawn"),
         .target(name: "PodvisorSpec"),
+        .target(name: "PodvisorManifest", dependencies: ["PodvisorSpec", .product(name: "Yams", package: "Yams")]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .target(name: "PodvisorSecurity", dependencies: ["CSeccomp", "CCap", "PodvisorSpec"]),
+        .target(name: "PodvisorAutoscaler", dependencies: ["PodvisorLinux"]),
         .target(name: "PodvisorLinux", dependencies: ["CLinux"]),
         .target(name: "PodvisorSpawn", dependencies: ["CSpawn", "CLinux", "PodvisorLinux"]),
         .target(name: "PodvisorEngine", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn"]),
@@ -34,6 +45,9 @@ let package = Package(
         ]),
         .executableTarget(name: "podvisor", dependencies: ["PodvisorCLI"]),
         .testTarget(name: "PodvisorSpecTests", dependencies: ["PodvisorSpec"]),
+        .testTarget(name: "PodvisorManifestTests", dependencies: ["PodvisorManifest"]),
+        .testTarget(name: "PodvisorSecurityTests", dependencies: ["PodvisorSecurity", "PodvisorSpec"]),
+        .testTarget(name: "PodvisorAutoscalerTests", dependencies: ["PodvisorAutoscaler", "PodvisorLinux"]),
         .testTarget(name: "PodvisorLinuxTests", dependencies: ["PodvisorLinux"]),
         .testTarget(name: "PodvisorSpawnTests", dependencies: ["PodvisorSpawn", "PodvisorLinux"]),
         .testTarget(name: "PodvisorEngineTests", dependencies: ["PodvisorEngine", "PodvisorSpec", "PodvisorLinux"]),

@@ -21,6 +21,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 
 #ifndef CLONE_PIDFD
@@ -351,6 +354,65 @@ static void pv_setup_rootfs(const struct pv_spawn_plan *plan) {
     }
 }
 
+/* ---- Capabilities and seccomp, with raw system calls (libcap allocates). ---- */
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+static int pv_last_capability(void) {
+    // /proc/sys/kernel/cap_last_cap may be masked later; PR_CAPBSET_READ answers EINVAL past the last one.
+    int last = 0;
+    while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0) last++;
+    return last;
+}
+
+/// Before setuid: drop what the bounding set excludes, and keep permitted capabilities across setuid.
+static void pv_capabilities_before_setuid(const struct pv_spawn_plan *plan) {
+    if (!plan->set_capabilities) return;
+    int last = pv_last_capability();
+    char number[24];
+    for (int cap = 0; cap <= last; cap++) {
+        if (plan->cap_bounding & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+            pv_append_number(number, sizeof(number), 0, cap);
+            pv_fail(plan, "prctl(PR_CAPBSET_DROP)", number);
+        }
+    }
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) pv_fail(plan, "prctl", "PR_SET_KEEPCAPS");
+}
+
+/// After setuid: the permitted, effective and inheritable sets, then the ambient ones.
+static void pv_capabilities_after_setuid(const struct pv_spawn_plan *plan) {
+    if (!plan->set_capabilities) return;
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    for (int i = 0; i < 2; i++) {
+        data[i].effective = (uint32_t)(plan->cap_effective >> (32 * i));
+        data[i].permitted = (uint32_t)(plan->cap_permitted >> (32 * i));
+        data[i].inheritable = (uint32_t)(plan->cap_inheritable >> (32 * i));
+    }
+    if (syscall(SYS_capset, &header, data) < 0) pv_fail(plan, "capset", NULL);
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    char number[24];
+    for (int cap = 0; cap < 64; cap++) {
+        if (!(plan->cap_ambient & (1ULL << cap))) continue;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+            pv_append_number(number, sizeof(number), 0, cap);
+            pv_fail(plan, "prctl(PR_CAP_AMBIENT_RAISE)", number);
+        }
+    }
+}
+
+static void pv_load_seccomp(const struct pv_spawn_plan *plan) {
+    if (!plan->seccomp_program) return;
+    struct sock_fprog program = {.len = plan->seccomp_length, .filter = (struct sock_filter *)plan->seccomp_program};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan->seccomp_flags, &program) < 0) pv_fail(plan, "seccomp", NULL);
+}
+
 static void pv_set_identity(const struct pv_spawn_plan *plan) {
     char number[24];
     for (int i = 0; i < plan->rlimit_count; i++) {
@@ -362,6 +424,7 @@ static void pv_set_identity(const struct pv_spawn_plan *plan) {
     }
     if (plan->set_groups && setgroups((size_t)plan->group_count, (const gid_t *)plan->groups) < 0)
         pv_fail(plan, "setgroups", NULL);
+    pv_capabilities_before_setuid(plan);
     if (setresgid(plan->gid, plan->gid, plan->gid) < 0) {
         pv_append_number(number, sizeof(number), 0, plan->gid);
         pv_fail(plan, "setresgid", number);
@@ -370,6 +433,7 @@ static void pv_set_identity(const struct pv_spawn_plan *plan) {
         pv_append_number(number, sizeof(number), 0, plan->uid);
         pv_fail(plan, "setresuid", number);
     }
+    pv_capabilities_after_setuid(plan);
     if (plan->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) pv_fail(plan, "prctl", "PR_SET_NO_NEW_PRIVS");
     if (plan->umask >= 0) umask((mode_t)plan->umask);
     if (plan->cwd && chdir(plan->cwd) < 0) pv_fail(plan, "chdir", plan->cwd);
@@ -475,6 +539,10 @@ __attribute__((noreturn)) static void pv_child(const struct pv_spawn_plan *plan)
     char program[PATH_MAX];
     pv_resolve_program(plan, program, sizeof(program));
     if (plan->exec_fifo_fd >= 0) pv_wait_for_start(plan);
+    // Last, so that the filter constrains the payload and not the runtime's own set-up. Without
+    // no_new_privs this needs CAP_SYS_ADMIN, which the payload's effective set may lack: then the
+    // config must ask for noNewPrivileges (as runc requires) or keep CAP_SYS_ADMIN.
+    pv_load_seccomp(plan);
     execve(program, (char *const *)plan->argv, (char *const *)plan->envp);
     pv_fail(plan, "execve", program);
 }

@@ -28,6 +28,23 @@ public enum NamespaceKind: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// Capability sets as bit masks (bit N = capability N, as in linux/capability.h).
+public struct CapabilitySets: Sendable, Equatable {
+    public var bounding: UInt64
+    public var effective: UInt64
+    public var permitted: UInt64
+    public var inheritable: UInt64
+    public var ambient: UInt64
+
+    public init(bounding: UInt64 = 0, effective: UInt64 = 0, permitted: UInt64 = 0, inheritable: UInt64 = 0, ambient: UInt64 = 0) {
+        self.bounding = bounding
+        self.effective = effective
+        self.permitted = permitted
+        self.inheritable = inheritable
+        self.ambient = ambient
+    }
+}
+
 /// One mount of the container's root filesystem, with flags already parsed.
 public struct MountPlan: Sendable, Equatable {
     public var source: String?
@@ -113,6 +130,11 @@ public struct SpawnPlan: Sendable {
     public var execFifoFD: Int32?
     public var dieWithParent = false
     public var newSession = false
+    /// Capability sets of the payload; nil leaves them as inherited.
+    public var capabilities: CapabilitySets?
+    /// A classic-BPF seccomp program (struct sock_filter records, 8 bytes each), compiled in the parent.
+    public var seccompProgram: [UInt8]?
+    public var seccompFlags: UInt32 = 0
 
     public init(argv: [String]) { self.argv = argv }
 

@@ -236,6 +236,19 @@ public enum Spawner {
         c.keep_fds = plan.keepFDs
         c.argv = arena.strings(plan.argv)
         c.envp = arena.strings(plan.environment)
+        if let caps = plan.capabilities {
+            c.set_capabilities = 1
+            c.cap_bounding = caps.bounding
+            c.cap_effective = caps.effective
+            c.cap_permitted = caps.permitted
+            c.cap_inheritable = caps.inheritable
+            c.cap_ambient = caps.ambient
+        }
+        if let program = plan.seccompProgram, !program.isEmpty {
+            c.seccomp_program = UnsafeRawPointer(arena.array(program))
+            c.seccomp_length = UInt16(program.count / 8)
+            c.seccomp_flags = plan.seccompFlags
+        }
         return withExtendedLifetime(arena) { withUnsafePointer(to: &c) { body($0) } }
     }
 }

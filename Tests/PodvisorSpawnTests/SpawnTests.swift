@@ -128,6 +128,21 @@ struct ContainerSpawnTests {
         #expect(output == "1000\n1001\n1001 5 6\n123\n/tmp\n0027\n")
     }
 
+    @Test func capabilitySetsAreApplied() throws {
+        var plan = containerPlan(["/bin/sh", "-c", "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status"])
+        let kill: UInt64 = 1 << 5, netBind: UInt64 = 1 << 10, chown: UInt64 = 1 << 0
+        plan.uid = 1000
+        plan.capabilities = CapabilitySets(bounding: kill | netBind | chown, effective: kill | netBind, permitted: kill | netBind,
+                                           inheritable: netBind, ambient: netBind)
+        let (status, output) = try run(plan)
+        #expect(status == .exited(0), "\(output)")
+        // A non-root payload keeps only its ambient capability across exec; the bounding set is narrowed.
+        #expect(output.contains("CapBnd:\t0000000000000421"), "\(output)")
+        #expect(output.contains("CapAmb:\t0000000000000400"), "\(output)")
+        #expect(output.contains("CapEff:\t0000000000000400"), "\(output)")
+        #expect(output.contains("CapInh:\t0000000000000400"), "\(output)")
+    }
+
     @Test func execFifoHoldsThePayloadUntilOpened() throws {
         let dir = "/tmp/pv-spawn-fifo-\(getpid())"
         mkdir(dir, 0o700)

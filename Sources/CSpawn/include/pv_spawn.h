@@ -106,6 +106,17 @@ struct pv_spawn_plan {
     int keep_fds;                   // fds below this survive exec; every other one is made CLOEXEC
     const char *const *argv;        // argv[0] is looked up in the payload's PATH when it has no slash
     const char *const *envp;
+
+    /* Security, applied last: capabilities around setuid, seccomp as late as it can be. */
+    int set_capabilities;           // 0 = leave the capability sets as inherited
+    uint64_t cap_bounding;          // bit N = capability N
+    uint64_t cap_effective;
+    uint64_t cap_permitted;
+    uint64_t cap_inheritable;
+    uint64_t cap_ambient;
+    const void *seccomp_program;    // struct sock_filter[seccomp_length], compiled by the parent; NULL = none
+    unsigned short seccomp_length;
+    unsigned int seccomp_flags;     // SECCOMP_FILTER_FLAG_*
 };
 
 /// Clones a child that executes `plan`. Returns the child's pid (and its pidfd in *pidfd, or -1),

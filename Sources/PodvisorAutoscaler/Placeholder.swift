@@ -1,0 +1,1 @@
+// PodvisorAutoscaler: placeholder until its first file lands.

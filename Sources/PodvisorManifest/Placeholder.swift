@@ -1,0 +1,1 @@
+// PodvisorManifest: placeholder until its first file lands.

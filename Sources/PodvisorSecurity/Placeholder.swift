@@ -1,0 +1,1 @@
+// PodvisorSecurity: placeholder until its first file lands.
