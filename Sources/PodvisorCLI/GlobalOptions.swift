@@ -29,7 +29,19 @@ public struct GlobalOptions: ParsableArguments {
 
     public init() {}
 
-    enum LogFormat: String, ExpressibleByArgument { case text, json }
+    /// The parsed values, as a plain value the command bodies (and the fast path) use.
+    var globals: Globals { Globals(root: root, log: log, logFormat: logFormat, debug: debug, systemdCgroup: systemdCgroup) }
+}
+
+enum LogFormat: String, ExpressibleByArgument { case text, json }
+
+/// The global options' values.
+struct Globals {
+    var root = StateStore.defaultRoot
+    var log: String?
+    var logFormat = LogFormat.text
+    var debug = false
+    var systemdCgroup = false
 
     var runtime: Runtime { Runtime(root: root) }
 

@@ -23,7 +23,7 @@ public enum PodvisorVersion {
 }
 
 /// Runs a command body, turning its errors into a one-line report and exit status 1.
-func reporting(_ global: GlobalOptions, _ body: () throws -> Void) throws {
+func reporting(_ global: Globals, _ body: () throws -> Void) throws {
     do {
         try global.check()
         try body()
@@ -41,8 +41,10 @@ struct Create: ParsableCommand {
     @OptionGroup var create: CreateFlags
     @Argument(help: "The container id.") var id: String
 
-    func run() throws {
-        try reporting(global) { try global.runtime.create(id: id, options: create.options) }
+    func run() throws { try Self.execute(global.globals, create.options, id: id) }
+
+    static func execute(_ global: Globals, _ options: Runtime.CreateOptions, id: String) throws {
+        try reporting(global) { try global.runtime.create(id: id, options: options) }
     }
 }
 
@@ -69,7 +71,9 @@ struct Start: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
-    func run() throws {
+    func run() throws { try Self.execute(global.globals, id: id) }
+
+    static func execute(_ global: Globals, id: String) throws {
         try reporting(global) { try global.runtime.start(id: id) }
     }
 }
@@ -79,7 +83,9 @@ struct State: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
-    func run() throws {
+    func run() throws { try Self.execute(global.globals, id: id) }
+
+    static func execute(_ global: Globals, id: String) throws {
         try reporting(global) {
             let state = try global.runtime.state(id: id)
             FileHandleOutput.standardOutput(String(decoding: state.jsonData(), as: UTF8.self) + "\n")
@@ -94,7 +100,9 @@ struct Kill: ParsableCommand {
     @Argument var id: String
     @Argument var signal: String = "TERM"
 
-    func run() throws {
+    func run() throws { try Self.execute(global.globals, id: id, signal: signal, all: all) }
+
+    static func execute(_ global: Globals, id: String, signal: String, all: Bool) throws {
         try reporting(global) { try global.runtime.kill(id: id, signal: signal, all: all) }
     }
 }
@@ -105,7 +113,9 @@ struct Delete: ParsableCommand {
     @Flag(name: [.short, .long], help: "Kill the container first if it runs.") var force = false
     @Argument var id: String
 
-    func run() throws {
+    func run() throws { try Self.execute(global.globals, id: id, force: force) }
+
+    static func execute(_ global: Globals, id: String, force: Bool) throws {
         try reporting(global) { try global.runtime.delete(id: id, force: force) }
     }
 }
@@ -118,9 +128,11 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("keep"), help: .hidden) var keep = false
     @Argument var id: String
 
-    func run() throws {
+    func run() throws { try Self.execute(global.globals, create.options, id: id, detach: detach) }
+
+    static func execute(_ global: Globals, _ options: Runtime.CreateOptions, id: String, detach: Bool) throws {
         var status: ProcessExit?
-        try reporting(global) { status = try global.runtime.run(id: id, options: create.options, detach: detach) }
+        try reporting(global) { status = try global.runtime.run(id: id, options: options, detach: detach) }
         if let status, status.shellCode != 0 { throw ExitCode(status.shellCode) }
     }
 }
@@ -132,8 +144,8 @@ struct List: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print only ids.") var quiet = false
 
     func run() throws {
-        try reporting(global) {
-            let states = global.runtime.list()
+        try reporting(global.globals) {
+            let states = global.globals.runtime.list()
             if quiet {
                 FileHandleOutput.standardOutput(states.map { $0.id + "\n" }.joined())
             } else if format == "json" {
@@ -156,7 +168,7 @@ struct Spec: ParsableCommand {
     @Flag(help: "A config for an unprivileged user (user namespace with the caller mapped to root).") var rootless = false
 
     func run() throws {
-        try reporting(global) {
+        try reporting(global.globals) {
             let path = bundle + "/config.json"
             if access(path, F_OK) == 0 { throw CLIError("\(path) exists; remove it first") }
             let text = String(decoding: OCIConfig.defaultSpec(rootless: rootless || global.rootless).jsonData(), as: UTF8.self)

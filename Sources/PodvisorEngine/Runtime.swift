@@ -55,7 +55,7 @@ public struct Runtime: Sendable {
         let status = waitForwardingSignals(launched.process, signalFD: signals)
         launched.process.close()
         if signals >= 0 { close(signals) }
-        try delete(id: id, force: true)
+        try remove(launched.record, force: true)
         return status
     }
 
@@ -83,14 +83,14 @@ public struct Runtime: Sendable {
         var cleanup = Cleanup(store: store, id: id)
         defer { cleanup.run() }
 
-        let location: CgroupLocation
         let cgroup: Cgroup
         do {
-            location = try host.location(for: config.linux?.cgroupsPath, name: id)
-            cgroup = try Cgroup.create(host: host, location: location, resources: plan.resources)
+            let requested = try host.location(for: config.linux?.cgroupsPath, name: id)
+            cgroup = try Cgroup.create(host: host, location: requested, resources: plan.resources)
         } catch {
             throw .cgroup(error)
         }
+        let location = cgroup.location
         cleanup.cgroup = cgroup
 
         var fifoFD: Int32 = -1
@@ -217,6 +217,11 @@ public struct Runtime: Sendable {
             if case .containerNotFound = error, force { return }
             throw error
         }
+        try remove(record, force: force)
+    }
+
+    private func remove(_ record: ContainerRecord, force: Bool) throws(EngineError) {
+        let id = record.id
         let status = status(of: record)
         if status == .running || status == .paused, !force {
             throw .wrongStatus(id: id, status: status, operation: "delete")

@@ -34,10 +34,16 @@ public struct Cgroup: Sendable {
     ///
     /// The returned cgroup's location lists only the v1 directories actually used; persist that one.
     /// On failure it removes the directories it created (controllers it enabled in ancestors stay enabled) and throws.
-    public static func create(host: CgroupHost, location: CgroupLocation, resources: CgroupResources)
-        throws(CgroupError) -> Cgroup
+    ///
+    /// On a hybrid host the process tree lives in v2, and a v1 hierarchy is joined only for the controllers
+    /// whose limits `resources` sets, plus any listed in `v1Controllers` (a pod asks for the ones its pools
+    /// and instances will need). Joining v1 costs a process migration (a write to cgroup.procs waits for an
+    /// RCU grace period, 5-15 ms here), while v2 placement comes free with CLONE_INTO_CGROUP.
+    public static func create(host: CgroupHost, location: CgroupLocation, resources: CgroupResources,
+                              v1Controllers: Set<String> = []) throws(CgroupError) -> Cgroup
     {
-        try make(host: host, location: location, resources: resources, v2Boundary: host.ownV2Directory, isOwn: true)
+        try make(host: host, location: location, resources: resources, v2Boundary: host.ownV2Directory, isOwn: true,
+                 v1Controllers: v1Controllers)
     }
 
     /// A child cgroup (for pools and their instances) one level below this one, in every hierarchy this one uses.
@@ -52,16 +58,20 @@ public struct Cgroup: Sendable {
             do { host = try CgroupHost.detect() } catch { throw .system(error) }
         }
         return try Cgroup.make(host: host, location: location.child(name), resources: resources,
-                               v2Boundary: location.v2, isOwn: false)
+                               v2Boundary: location.v2, isOwn: false, v1Controllers: Set(location.v1.keys))
     }
 
     static func make(host: CgroupHost, location: CgroupLocation, resources: CgroupResources,
-                     v2Boundary: String?, isOwn: Bool) throws(CgroupError) -> Cgroup
+                     v2Boundary: String?, isOwn: Bool, v1Controllers: Set<String> = []) throws(CgroupError) -> Cgroup
     {
-        // Which v1 hierarchies get a directory.
+        // Which v1 hierarchies get a directory: on a legacy host all of them (they hold the process tree),
+        // on a hybrid one those the limits need (see `create`).
         var selected: [String: String] = [:]
         if host.mode != .unified {
-            var wanted: Set<String> = ["cpu", "cpuacct", "memory", "pids"]
+            var wanted: Set<String> = location.v2 == nil ? ["cpu", "cpuacct", "memory", "pids"] : v1Controllers
+            if resources.needsMemory { wanted.insert("memory") }
+            if resources.needsCPU { wanted.formUnion(["cpu", "cpuacct"]) }
+            if resources.needsPids { wanted.insert("pids") }
             if resources.needsCpuset { wanted.insert("cpuset") }
             if resources.needsIO { wanted.insert("blkio") }
             if location.v2 == nil { wanted.insert("freezer") }

@@ -398,7 +398,7 @@ struct CgroupLifecycleTests {
                                       resources: CgroupResources(pidsMax: 10))
         defer { try? first.delete() }
         let second = try Cgroup.create(host: host, location: try host.location(for: parent + "/c2", name: "c2"),
-                                       resources: CgroupResources())
+                                       resources: CgroupResources(pidsMax: 10))
         defer { try? second.delete() }
         #expect(!first.location.prunable.isEmpty)
         try first.delete()
@@ -419,14 +419,12 @@ struct CgroupLifecycleTests {
     }
 
     @Test func addProcessListAndKill() throws {
-        // As the engine does it later: reopened from the location CgroupHost computed (which lists hierarchies
-        // create did not use) rather than the Cgroup create returned.
+        // As the engine does it later: reopened from the location create returned (persisted in state.json).
         let host = try #require(CgroupTestHost.host)
         let name = CgroupTestHost.uniqueName("kill")
-        let fullLocation = try host.location(for: name, name: name)
-        let created = try Cgroup.create(host: host, location: fullLocation, resources: CgroupResources())
+        let created = try Cgroup.create(host: host, location: try host.location(for: name, name: name), resources: CgroupResources())
         defer { try? created.delete() }
-        let cgroup = Cgroup.open(location: fullLocation)
+        let cgroup = Cgroup.open(location: created.location)
         let sleeper = try CgroupTestProcess(["/bin/sleep", "1000"])
         defer { sleeper.finish() }
         try cgroup.addProcess(sleeper.pid, includingV2: true)
