@@ -9,6 +9,9 @@ import PackageDescription
 //   CSeccomp, CCap  system libraries libseccomp and libcap (Debian's -dev packages).
 //   PodvisorSecurity seccomp profiles compiled to BPF in the parent, capability sets, default profile.
 //   PodvisorAutoscaler a pure scaling policy, a PSI/cpu.stat sampler, recording and plots.
+//   PodvisorSupervisor OTP supervision as a pure state machine: strategies, intensity, backoff, ordering.
+//   PodvisorPod     the pod runtime: sandbox, pools, socket activation, the supervising event loop,
+//                   the control socket and the pod store.
 //   CLinux          C shims for syscalls Swift's Glibc module lacks (pidfd, close_range...).
 //   PodvisorLinux   Linux primitives: syscalls, pidfd, signals, cgroups (v2 + hybrid v1), PSI.
 //   PodvisorSpawn   builds the flat C plan from Swift values, clones, reads the child's report.
@@ -35,12 +38,18 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .target(name: "PodvisorSecurity", dependencies: ["CSeccomp", "CCap", "PodvisorSpec"]),
         .target(name: "PodvisorAutoscaler", dependencies: ["PodvisorLinux"]),
+        .target(name: "PodvisorSupervisor", dependencies: ["PodvisorManifest"]),
+        .target(name: "PodvisorPod", dependencies: [
+            "PodvisorManifest", "PodvisorSupervisor", "PodvisorSpawn", "PodvisorLinux", "PodvisorAutoscaler", "CLinux",
+        ]),
         .target(name: "PodvisorLinux", dependencies: ["CLinux"]),
         .target(name: "PodvisorSpawn", dependencies: ["CSpawn", "CLinux", "PodvisorLinux"]),
         .target(name: "PodvisorEngine", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn"]),
-        .target(name: "Podvisor", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn", "PodvisorEngine"]),
+        .target(name: "Podvisor", dependencies: [
+            "PodvisorSpec", "PodvisorLinux", "PodvisorSpawn", "PodvisorEngine", "PodvisorManifest", "PodvisorPod",
+        ]),
         .target(name: "PodvisorCLI", dependencies: [
-            "PodvisorEngine", "PodvisorSpec", "PodvisorLinux",
+            "PodvisorEngine", "PodvisorSpec", "PodvisorLinux", "PodvisorPod", "PodvisorManifest", "PodvisorAutoscaler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "podvisor", dependencies: ["PodvisorCLI"]),
@@ -48,6 +57,8 @@ let package = Package(
         .testTarget(name: "PodvisorManifestTests", dependencies: ["PodvisorManifest"]),
         .testTarget(name: "PodvisorSecurityTests", dependencies: ["PodvisorSecurity", "PodvisorSpec"]),
         .testTarget(name: "PodvisorAutoscalerTests", dependencies: ["PodvisorAutoscaler", "PodvisorLinux"]),
+        .testTarget(name: "PodvisorSupervisorTests", dependencies: ["PodvisorSupervisor", "PodvisorManifest"]),
+        .testTarget(name: "PodvisorPodTests", dependencies: ["PodvisorPod", "PodvisorManifest", "PodvisorLinux"]),
         .testTarget(name: "PodvisorLinuxTests", dependencies: ["PodvisorLinux"]),
         .testTarget(name: "PodvisorSpawnTests", dependencies: ["PodvisorSpawn", "PodvisorLinux"]),
         .testTarget(name: "PodvisorEngineTests", dependencies: ["PodvisorEngine", "PodvisorSpec", "PodvisorLinux"]),

@@ -69,7 +69,6 @@ int pv_openat(int dirfd, const char *path, int flags, unsigned int mode) {
 int pv_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
 int pv_ioctl_int(int fd, unsigned long request, int *arg) { return ioctl(fd, request, arg); }
 int pv_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
-int pv_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 #include <sys/signalfd.h>
 #include <linux/capability.h>

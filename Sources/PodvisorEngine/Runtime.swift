@@ -42,10 +42,6 @@ public struct Runtime: Sendable {
     /// create + start + wait + delete; returns the container's exit status. With `detach` it returns
     /// once the container runs (nil status) and leaves it to `kill` and `delete`.
     public func run(id: String, options: CreateOptions, detach: Bool = false) throws(EngineError) -> ProcessExit? {
-        if !detach {
-            // The init may be forked by an intermediate (joined pid namespace): adopt it to wait for it.
-            try? PidFD.becomeSubreaper()
-        }
         let signals = detach ? -1 : pv_forwarding_signalfd()
         let launched = try launch(id: id, options: options, waitForStart: false)
         if detach {

@@ -57,12 +57,6 @@ public struct PidFD: Sendable {
     }
 
     public func close() { _ = Glibc.close(fd) }
-
-    /// Makes this process the reaper of its orphaned descendants, so that a payload that was
-    /// forked by an intermediate process (joined pid namespace) can still be waited for.
-    public static func becomeSubreaper() throws(SystemError) {
-        if pv_set_child_subreaper() != 0 { throw SystemError("prctl", "PR_SET_CHILD_SUBREAPER") }
-    }
 }
 
 /// Process facts from /proc, used to recognise a container's init after the runtime restarted.

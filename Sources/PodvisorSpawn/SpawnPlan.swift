@@ -130,6 +130,10 @@ public struct SpawnPlan: Sendable {
     public var execFifoFD: Int32?
     public var dieWithParent = false
     public var newSession = false
+    /// Run no program: the child stays as a pid 1 that holds its namespaces and reaps orphans (pod sandbox).
+    public var initLoop = false
+    /// Index in `environment` of a "LISTEN_PID=" entry the child fills with its own pid (socket activation).
+    public var listenPIDEnvironmentIndex: Int?
     /// Capability sets of the payload; nil leaves them as inherited.
     public var capabilities: CapabilitySets?
     /// A classic-BPF seccomp program (struct sock_filter records, 8 bytes each), compiled in the parent.

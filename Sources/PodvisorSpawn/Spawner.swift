@@ -21,12 +21,11 @@ public enum SpawnError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The payload process, running (or waiting on its exec fifo).
+/// The payload process, running (or waiting on its exec fifo). It is always our child, even when the
+/// child forked once more to enter a pid namespace (CLONE_PARENT), so `process.wait()` works.
 public struct SpawnedProcess: Sendable {
     /// The payload: the process that executes (or will execute) argv.
     public let process: PidFD
-    /// Whether the payload is our own child (false after an extra fork: it was reparented).
-    public let isChild: Bool
 }
 
 public enum Spawner {
@@ -93,7 +92,6 @@ public enum Spawner {
     /// Reads the child's records until it is ready (fifo plans), has exec'd (EOF), or failed.
     private static func awaitReport(_ fd: Int32, child: PidFD, plan: SpawnPlan) throws(SpawnError) -> SpawnedProcess {
         var payload = child
-        var isChild = true
         while true {
             var record = pv_report()
             let size = MemoryLayout<pv_report>.size
@@ -102,7 +100,7 @@ public enum Spawner {
             }
             if n < 0 { throw .system(SystemError("read", "spawn report")) }
             if n == 0 {
-                if plan.execFifoFD == nil { return SpawnedProcess(process: payload, isChild: isChild) }
+                if plan.execFifoFD == nil { return SpawnedProcess(process: payload) }
                 // The child vanished without a word: its exit status is all there is.
                 let status = (try? payload.wait()) ?? .exited(-1)
                 throw .childExited(status)
@@ -110,16 +108,16 @@ public enum Spawner {
             if n != size { throw .setup("short spawn report (\(n) bytes)") }
             switch record.kind {
             case PV_REPORT_PID:
-                // The intermediate forked the payload into its namespaces and is leaving: reap it.
+                // The intermediate cloned the payload into its namespaces, as our child
+                // (CLONE_PARENT), and is leaving: reap it.
                 _ = try? child.wait()
                 child.close()
                 do { payload = try PidFD.open(record.pid) } catch { throw .system(error) }
-                isChild = false
             case PV_REPORT_READY:
-                return SpawnedProcess(process: payload, isChild: isChild)
+                return SpawnedProcess(process: payload)
             default:
                 let step = withUnsafeBytes(of: record.step) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if !isChild { killAndClose(payload) }
+                if payload.pid != child.pid { killAndClose(payload) }
                 throw .childStep(step: step, errno: record.err)
             }
         }
@@ -195,6 +193,8 @@ public enum Spawner {
         c.become_root_in_userns = (plan.newNamespaces.contains(.user) || plan.joinNamespaces.contains { $0.kind == .user }) ? 1 : 0
         c.die_with_parent = plan.dieWithParent ? 1 : 0
         c.new_session = plan.newSession ? 1 : 0
+        c.init_loop = plan.initLoop ? 1 : 0
+        c.listen_pid_env_index = Int32(plan.listenPIDEnvironmentIndex ?? -1)
         c.sync_fd = syncFD
         c.report_fd = reportFD
         c.exec_fifo_fd = plan.execFifoFD ?? -1

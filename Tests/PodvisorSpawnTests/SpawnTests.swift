@@ -176,7 +176,8 @@ struct ContainerSpawnTests {
             _ = try? pod.process.wait()
             pod.process.close()
         }
-        try PidFD.becomeSubreaper()  // the member's payload is forked by an intermediate
+        // The member's payload is cloned by an intermediate with CLONE_PARENT: still our child, so
+        // `run` can wait for it without this process being a subreaper.
         var member = SpawnPlan(argv: ["/bin/sh", "-c", "hostname; echo $$"])
         member.joinNamespaces = [(.uts, "/proc/\(pod.process.pid)/ns/uts"), (.pid, "/proc/\(pod.process.pid)/ns/pid")]
         let (status, output) = try run(member)

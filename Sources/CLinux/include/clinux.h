@@ -30,8 +30,6 @@ int pv_openat(int dirfd, const char *path, int flags, unsigned int mode);
 int pv_fcntl_setfd(int fd, int flags);
 int pv_ioctl_int(int fd, unsigned long request, int *arg);
 int pv_pipe2(int fds[2], int flags);
-/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented to us, so we can reap them.
-int pv_set_child_subreaper(void);
 /// Blocks the signals a foreground `run` forwards to its container and returns a signalfd for them.
 int pv_forwarding_signalfd(void);
 /// Reads one signal from a signalfd: its number, or -1.

@@ -64,6 +64,8 @@ struct pv_spawn_plan {
     int become_root_in_userns;      // setresuid/setresgid(0) after the parent wrote the id maps
     int die_with_parent;            // PR_SET_PDEATHSIG SIGKILL (pool instances)
     int new_session;                // setsid()
+    int init_loop;                  // run no program: be a pid 1 that holds the namespaces and reaps orphans (pod sandbox)
+    int listen_pid_env_index;       // envp[i] becomes "LISTEN_PID=<own pid>" (socket activation); -1 = none
 
     /* Synchronisation with the parent. */
     int sync_fd;                    // read one byte before anything else: id maps written, cgroups placed

@@ -1,0 +1,1 @@
+// PodvisorPod: placeholder until its first file lands.
