@@ -97,3 +97,121 @@ int pv_has_effective_capability(int capability) {
     if (syscall(SYS_capget, &header, data) != 0) return 0;
     return (data[capability / 32].effective >> (capability % 32)) & 1;
 }
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int pv_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int pv_loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof(request));
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &request);
+    if (rc == 0) {
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    int err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
+static int pv_inet_address(const char *address, int port, struct sockaddr_in *out) {
+    memset(out, 0, sizeof(*out));
+    out->sin_family = AF_INET;
+    out->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, address, &out->sin_addr) != 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+int pv_inet_listen(const char *address, int port, int backlog, int udp) {
+    struct sockaddr_in sin;
+    if (pv_inet_address(address, port, &sin) < 0) return -1;
+    int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || (!udp && listen(fd, backlog) < 0)) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int pv_inet_connect_nonblocking(const char *address, int port) {
+    struct sockaddr_in sin;
+    if (pv_inet_address(address, port, &sin) < 0) return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int pv_socket_error(int fd) {
+    int err = 0;
+    socklen_t length = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &length) < 0) return errno;
+    return err;
+}
+
+#include <sys/un.h>
+
+static int pv_unix_address(const char *path, struct sockaddr_un *out) {
+    memset(out, 0, sizeof(*out));
+    out->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(out->sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(out->sun_path, path);
+    return 0;
+}
+
+int pv_unix_listen(const char *path) {
+    struct sockaddr_un address;
+    if (pv_unix_address(path, &address) < 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 || listen(fd, 64) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int pv_unix_connect(const char *path) {
+    struct sockaddr_un address;
+    if (pv_unix_address(path, &address) < 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int pv_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }

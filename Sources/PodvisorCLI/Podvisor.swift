@@ -10,7 +10,7 @@ public struct PodvisorCommand: ParsableCommand {
         commandName: "podvisor",
         abstract: "A container runtime for pods, with a runc-compatible command line.",
         version: "podvisor version \(PodvisorVersion.current)\nspec: \(OCIConfig.specVersion)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self, Spec.self]
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self, Spec.self, PodCommand.self]
     )
 
     @OptionGroup var global: GlobalOptions

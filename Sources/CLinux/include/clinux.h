@@ -37,4 +37,22 @@ int pv_signalfd_next(int fd);
 /// Whether CAP_SYS_RESOURCE is in this process's effective set (raising hard rlimits needs it).
 int pv_has_effective_capability(int capability);
 
+
+/* ---- Networking inside a pod's network namespace (the caller setns'd this thread there). ---- */
+/// setns(2) for this thread.
+int pv_setns(int fd, int nstype);
+/// Brings the loopback interface up (a new network namespace starts with it down).
+int pv_loopback_up(void);
+/// A listening (tcp) or bound (udp) IPv4 socket on address:port, CLOEXEC, SO_REUSEADDR; -1 with errno.
+int pv_inet_listen(const char *address, int port, int backlog, int udp);
+/// A non-blocking TCP connect to address:port; returns the fd (connection in progress) or -1.
+int pv_inet_connect_nonblocking(const char *address, int port);
+/// The pending error of a socket (SO_ERROR), 0 when connected.
+int pv_socket_error(int fd);
+/// A listening unix stream socket at path (an existing socket file is replaced), CLOEXEC and non-blocking.
+int pv_unix_listen(const char *path);
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
+int pv_accept_cloexec(int fd);
+/// A connected unix stream socket to path, CLOEXEC; -1 with errno.
+int pv_unix_connect(const char *path);
 #endif

@@ -1,1 +1,0 @@
-// PodvisorManifest: placeholder until its first file lands.

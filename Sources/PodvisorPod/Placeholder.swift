@@ -1,1 +1,0 @@
-// PodvisorPod: placeholder until its first file lands.
