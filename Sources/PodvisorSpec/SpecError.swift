@@ -24,12 +24,16 @@ public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
+        // Compiler style when the position is known (`/b/pod.yaml:14:5: field: ...`), which editors and
+        // terminals turn into links.
         var parts: [String] = []
-        if !file.isEmpty { parts.append(file) }
-        if let field { parts.append(field) }
-        if let line {
+        if !file.isEmpty {
+            let position = line.map { line in ":\(line)" + (column.map { ":\($0)" } ?? "") } ?? ""
+            parts.append(file + position)
+        } else if let line {
             parts.append(column.map { "line \(line), column \($0)" } ?? "line \(line)")
         }
+        if let field { parts.append(field) }
         if let value {
             // Without a file the field reads as a label: `container id "a/b": ...`.
             if file.isEmpty, field != nil, line == nil {

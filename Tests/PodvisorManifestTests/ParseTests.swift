@@ -176,6 +176,6 @@ func pod(_ services: String) -> String {
             + "  - { name: b, command: /b, replicas: 5 }\n"
         #expect(throws: Never.self) { try parse(ok) }
         let tooBig = ok + "  - { name: c, command: /c, resources: { memory: 1Mi } }\n"
-        #expect(failure(tooBig) == #"/b/pod.yaml: resources.memory: line 3, column 22: "128Mi": the initial instances need 129Mi (a 2 x 64Mi + c 1 x 1Mi), more than the pod's budget"#)
+        #expect(failure(tooBig) == #"/b/pod.yaml:3:22: resources.memory: "128Mi": the initial instances need 129Mi (a 2 x 64Mi + c 1 x 1Mi), more than the pod's budget"#)
     }
 }

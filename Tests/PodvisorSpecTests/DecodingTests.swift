@@ -65,9 +65,9 @@ private func decodeError(_ json: String) -> String? {
 
     @Test func malformedJSONNamesFileLineAndColumn() {
         let d = decodeError("{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": {\"path\": \"r\",}\n}")
-        #expect(d == "/b/config.json: line 3, column 24: invalid JSON: expected a string key")
-        #expect(decodeError("") == "/b/config.json: line 1, column 1: invalid JSON: unexpected end of input, expected a value")
-        #expect(decodeError("{} x")?.hasPrefix("/b/config.json: line 1, column 4: invalid JSON") == true)
+        #expect(d == "/b/config.json:3:24: invalid JSON: expected a string key")
+        #expect(decodeError("") == "/b/config.json:1:1: invalid JSON: unexpected end of input, expected a value")
+        #expect(decodeError("{} x")?.hasPrefix("/b/config.json:1:4: invalid JSON") == true)
     }
 
     @Test func wrongTypesNameTheFieldAndValue() {
