@@ -1,1 +1,0 @@
-// PodvisorAutoscaler: placeholder until its first file lands.
