@@ -333,7 +333,11 @@ public struct Cgroup: Sendable {
             return try v2Dir(controller)
         }
 
-        // Memory.
+        // Memory. -1 means unlimited in OCI; anything else below 0 is no limit at all, on either version.
+        for (name, value) in [("memory", resources.memoryMax), ("memory swap", resources.memorySwapMax),
+                              ("memory reservation", resources.memoryReservation)] {
+            if let value, value < -1 { throw .invalidResources("\(name) limit \(value): must be -1 (unlimited) or at least 0") }
+        }
         if resources.needsMemory {
             if let dir = location.v1["memory"] {
                 if resources.memoryHigh != nil {

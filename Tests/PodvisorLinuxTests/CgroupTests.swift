@@ -376,12 +376,17 @@ struct CgroupLifecycleTests {
         let child = try cgroup.createChild("i1", resources: CgroupResources(pidsMax: 3))
         #expect(CgroupTestHost.remains(child).count == child.location.directories.count)
         #expect(throws: CgroupError.self) { try child.apply(CgroupResources(cpusetCpus: "abc")) }
+        // The kernel refuses a quota below 1 ms on v1 and v2 alike: the error names the file and the value.
         do {
-            try child.apply(CgroupResources(memoryMax: -5))
-            Issue.record("a negative memory limit was accepted")
+            try child.apply(CgroupResources(cpuQuota: 1, cpuPeriod: 100_000))
+            Issue.record("a 1 µs cpu quota was accepted")
         } catch {
             #expect(error.description.hasPrefix("write "))
-            #expect(error.description.contains("\"-5\""))
+            #expect(error.description.contains("\"1"))
+        }
+        // A memory limit below -1 is refused before anything is written.
+        #expect(throws: CgroupError.invalidResources("memory limit -5: must be -1 (unlimited) or at least 0")) {
+            try child.apply(CgroupResources(memoryMax: -5))
         }
 
         try cgroup.delete()
