@@ -28,6 +28,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CLinux"),
@@ -41,15 +42,18 @@ let package = Package(
         .target(name: "PodvisorSupervisor", dependencies: ["PodvisorManifest"]),
         .target(name: "PodvisorPod", dependencies: [
             "PodvisorManifest", "PodvisorSupervisor", "PodvisorSpawn", "PodvisorLinux", "PodvisorAutoscaler", "CLinux",
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "PodvisorLinux", dependencies: ["CLinux"]),
         .target(name: "PodvisorSpawn", dependencies: ["CSpawn", "CLinux", "PodvisorLinux"]),
-        .target(name: "PodvisorEngine", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn"]),
+        .target(name: "PodvisorEngine", dependencies: ["PodvisorSpec", "PodvisorLinux", "PodvisorSpawn", "PodvisorSecurity"]),
         .target(name: "Podvisor", dependencies: [
             "PodvisorSpec", "PodvisorLinux", "PodvisorSpawn", "PodvisorEngine", "PodvisorManifest", "PodvisorPod",
+            "PodvisorSecurity", "PodvisorSupervisor", "PodvisorAutoscaler",
         ]),
         .target(name: "PodvisorCLI", dependencies: [
             "PodvisorEngine", "PodvisorSpec", "PodvisorLinux", "PodvisorPod", "PodvisorManifest", "PodvisorAutoscaler",
+            "PodvisorSecurity", "PodvisorSpawn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "podvisor", dependencies: ["PodvisorCLI"]),
@@ -61,7 +65,7 @@ let package = Package(
         .testTarget(name: "PodvisorPodTests", dependencies: ["PodvisorPod", "PodvisorManifest", "PodvisorLinux"]),
         .testTarget(name: "PodvisorLinuxTests", dependencies: ["PodvisorLinux"]),
         .testTarget(name: "PodvisorSpawnTests", dependencies: ["PodvisorSpawn", "PodvisorLinux"]),
-        .testTarget(name: "PodvisorEngineTests", dependencies: ["PodvisorEngine", "PodvisorSpec", "PodvisorLinux"]),
+        .testTarget(name: "PodvisorEngineTests", dependencies: ["PodvisorEngine", "PodvisorSpec", "PodvisorLinux", "PodvisorSecurity"]),
         .testTarget(name: "PodvisorCLITests", dependencies: ["PodvisorSpec", "PodvisorLinux"]),
     ]
 )

@@ -16,10 +16,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -44,6 +46,16 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#define PV_RESOLVE_NO_MAGICLINKS 0x02
+#define PV_RESOLVE_IN_ROOT 0x10
+#define PV_PROC_SUPER_MAGIC 0x9fa0
+
+struct pv_open_how {
+    uint64_t flags, mode, resolve;
+};
 
 struct pv_clone_args {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
@@ -71,15 +83,6 @@ static size_t pv_append_number(char *buffer, size_t size, size_t used, long long
     while (count && used + 1 < size) buffer[used++] = digits[--count];
     buffer[used] = '\0';
     return used;
-}
-
-/// rootfs + destination, with exactly one slash between.
-static int pv_join(char *out, size_t size, const char *root, const char *path) {
-    size_t used = pv_append(out, size, 0, root);
-    while (used > 1 && out[used - 1] == '/') out[--used] = '\0';
-    if (path[0] != '/') used = pv_append(out, size, used, "/");
-    used = pv_append(out, size, used, path);
-    return used + 1 < size ? 0 : -1;
 }
 
 /* ---- Reporting to the parent. ---- */
@@ -119,21 +122,18 @@ __attribute__((noreturn)) static void pv_fail(const struct pv_spawn_plan *plan, 
 
 /* ---- Files. ---- */
 
-static int pv_mkdir_all(char *path, mode_t mode) {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        int rc = mkdir(path, mode);
-        *p = '/';
-        if (rc < 0 && errno != EEXIST) return -1;
-    }
-    if (mkdir(path, mode) < 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
-static int pv_write_file(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+/// Writes a file of /proc, after checking that it really is on procfs (CVE-2019-16884,
+/// CVE-2023-28642: an image may put a symlink or another file system where /proc should be).
+/// EXDEV means "not on procfs".
+static int pv_write_proc_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -1;
+    struct statfs info;
+    if (fstatfs(fd, &info) < 0 || info.f_type != PV_PROC_SUPER_MAGIC) {
+        close(fd);
+        errno = EXDEV;
+        return -1;
+    }
     ssize_t n = write(fd, text, strlen(text));
     int err = errno;
     close(fd);
@@ -141,25 +141,99 @@ static int pv_write_file(const char *path, const char *text) {
     return n < 0 ? -1 : 0;
 }
 
-/// Creates what a mount needs at its destination: a directory, or an empty file when a file is bound.
-static int pv_prepare_destination(const char *target, const struct pv_mount *m) {
-    struct stat source_info;
-    int file_target = (m->flags & MS_BIND) && m->source && stat(m->source, &source_info) == 0 &&
-                      !S_ISDIR(source_info.st_mode);
-    char path[PATH_MAX];
-    pv_append(path, sizeof(path), 0, target);
-    if (!file_target) return pv_mkdir_all(path, 0755);
-    char *slash = strrchr(path, '/');
-    if (slash && slash != path) {
-        *slash = '\0';
-        int rc = pv_mkdir_all(path, 0755);
-        *slash = '/';
-        if (rc < 0) return -1;
+/// "/proc/self/fd/N": how mount(2) is pointed at a file opened safely beforehand.
+static void pv_fd_path(char *out, size_t size, int fd) {
+    pv_append_number(out, size, pv_append(out, size, 0, "/proc/self/fd/"), fd);
+}
+
+/// Opens `path` as seen from `root_fd`: every symlink resolves inside that root and magic links
+/// (/proc/self/fd/N, /proc/PID/root) are refused, so an image cannot point a mount outside
+/// (openat2 RESOLVE_IN_ROOT, as runc's securejoin and crun's safe_openat). Without openat2
+/// (ENOSYS, before 5.6) it walks component by component and refuses symlinks and "..".
+static int pv_open_in_root(int root_fd, const char *path, int flags) {
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    struct pv_open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = 0,
+                              .resolve = PV_RESOLVE_IN_ROOT | PV_RESOLVE_NO_MAGICLINKS};
+    long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+    if (fd >= 0 || errno != ENOSYS) return (int)fd;
+    int dir = root_fd == AT_FDCWD ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC) : fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+    char component[NAME_MAX + 1];
+    while (dir >= 0 && *path) {
+        size_t n = 0;
+        while (*path && *path != '/') {
+            if (n < NAME_MAX) component[n++] = *path;
+            path++;
+        }
+        component[n] = '\0';
+        while (*path == '/') path++;
+        if (n == 0 || strcmp(component, ".") == 0) continue;
+        int err = EXDEV, next = -1;
+        if (strcmp(component, "..") != 0) {
+            next = openat(dir, component, (*path ? O_PATH | O_DIRECTORY : flags) | O_NOFOLLOW | O_CLOEXEC);
+            err = errno;
+            struct stat info;
+            if (next >= 0 && fstat(next, &info) == 0 && S_ISLNK(info.st_mode)) {
+                close(next);
+                next = -1;
+                err = ELOOP;
+            }
+        }
+        close(dir);
+        errno = err;
+        dir = next;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 && errno != EISDIR) return -1;
-    if (fd >= 0) close(fd);
-    return 0;
+    return dir;
+}
+
+/// Creates the directories of `path` inside the root (resolved as by pv_open_in_root), the last
+/// one as an empty file when `as_file`, and returns an O_PATH fd of it.
+static int pv_mkdir_in_root(int root_fd, const char *path, int as_file) {
+    char partial[PATH_MAX];
+    size_t used = 0;
+    const char *p = path;
+    while (1) {
+        while (*p == '/') p++;
+        if (!*p) return pv_open_in_root(root_fd, used ? partial : "/", O_PATH);
+        size_t parent_end = used;
+        if (used + 1 < sizeof(partial)) partial[used++] = '/';
+        while (*p && *p != '/' && used + 1 < sizeof(partial)) partial[used++] = *p++;
+        partial[used] = '\0';
+        if (*p && *p != '/') {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        const char *rest = p;
+        while (*rest == '/') rest++;
+        int last = *rest == '\0';
+        int fd = pv_open_in_root(root_fd, partial, O_PATH);
+        if (fd >= 0) {
+            if (last) return fd;
+            close(fd);
+            continue;
+        }
+        if (errno != ENOENT) return -1;
+        partial[parent_end] = '\0';
+        int parent = pv_open_in_root(root_fd, parent_end ? partial : "/", O_PATH | O_DIRECTORY);
+        partial[parent_end] = '/';
+        if (parent < 0) return -1;
+        const char *name = partial + parent_end + 1;
+        int rc;
+        if (last && as_file) {
+            rc = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (rc >= 0) close(rc);
+        } else {
+            rc = mkdirat(parent, name, 0755);
+            if (rc < 0 && errno == EEXIST) rc = 0;
+        }
+        int err = errno;
+        close(parent);
+        if (rc < 0) {
+            errno = err;
+            return -1;
+        }
+        if (last) return pv_open_in_root(root_fd, partial, O_PATH);
+    }
 }
 
 /// The MS_* flags a mount already has, which a bind remount must repeat (else EPERM in user namespaces).
@@ -210,14 +284,17 @@ static void pv_enter_namespaces(const struct pv_spawn_plan *plan) {
         if (setresuid(0, 0, 0) < 0) pv_fail(plan, "setresuid", "0");
     }
     if (plan->unshare_flags && unshare((int)plan->unshare_flags) < 0) pv_fail(plan, "unshare", NULL);
-    if (plan->time_offsets && pv_write_file("/proc/self/timens_offsets", plan->time_offsets) < 0)
+    if (plan->time_offsets && pv_write_proc_file("/proc/self/timens_offsets", plan->time_offsets) < 0)
         pv_fail(plan, "write", "/proc/self/timens_offsets");
 }
 
 /// The payload must be a child to be inside a joined or unshared pid (or time) namespace.
 /// The intermediate reports the payload's pid and leaves; the payload carries on with the plan.
+/// (A death signal does not survive a fork, so it is set again in the payload.)
 static void pv_fork_into_namespaces(const struct pv_spawn_plan *plan) {
-    pid_t pid = fork();
+    // CLONE_PARENT makes the payload a child of the runtime itself, so it can be waited for without
+    // a subreaper; a raw clone also runs none of the atfork handlers fork() would.
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
     if (pid < 0) pv_fail(plan, "fork", NULL);
     if (pid > 0) {
         pv_report(plan->report_fd, PV_REPORT_PID, 0, pid, "fork", NULL);
@@ -225,32 +302,51 @@ static void pv_fork_into_namespaces(const struct pv_spawn_plan *plan) {
     }
 }
 
-static void pv_mount_one(const struct pv_spawn_plan *plan, const struct pv_mount *m) {
-    char target[PATH_MAX];
-    if (pv_join(target, sizeof(target), plan->rootfs, m->destination) < 0) {
-        errno = ENAMETOOLONG;
-        pv_fail(plan, "mount", m->destination);
-    }
-    if (pv_prepare_destination(target, m) < 0) pv_fail(plan, "mkdir", target);
+/// Mounts onto the destination resolved inside the root (never through a symlink out of it):
+/// the destination is opened O_PATH and the mount goes onto /proc/self/fd/N.
+static void pv_mount_one(const struct pv_spawn_plan *plan, int root_fd, const struct pv_mount *m) {
+    const char *where = m->destination;
+    struct stat source_info;
     int bind = (m->flags & MS_BIND) != 0;
+    int file_target = bind && m->source && stat(m->source, &source_info) == 0 && !S_ISDIR(source_info.st_mode);
+    int fd = pv_mkdir_in_root(root_fd, m->destination, file_target);
+    if (fd < 0) pv_fail(plan, "mkdir", where);
+    char target[64];
+    pv_fd_path(target, sizeof(target), fd);
     unsigned long first = bind ? (m->flags & (MS_BIND | MS_REC)) : m->flags;
     if (mount(m->source, target, m->fstype, first, m->data) < 0) {
         // sysfs cannot be mounted from a user namespace that does not own the network namespace:
         // bind the host's /sys read-only instead, as runc does.
         if (errno == EPERM && m->fstype && strcmp(m->fstype, "sysfs") == 0) {
-            if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", target);
+            if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", where);
+            first = MS_BIND;
+            bind = 1;
+        } else if (errno == EPERM && m->fstype && strcmp(m->fstype, "cgroup2") == 0) {
+            // Nor cgroup2 from a user namespace without its own cgroup namespace: bind the host's
+            // v2 tree (read-only with the default options), as runc does for rootless containers.
+            struct statfs info;
+            const char *v2 = statfs("/sys/fs/cgroup/unified", &info) == 0 && info.f_type == 0x63677270 ? "/sys/fs/cgroup/unified"
+                                                                                                          : "/sys/fs/cgroup";
+            if (mount(v2, target, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", where);
             first = MS_BIND;
             bind = 1;
         } else {
-            pv_fail(plan, "mount", target);
+            pv_fail(plan, "mount", where);
         }
     }
+    close(fd);
     unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (!(bind && extra) && !m->propagation) return;
+    // The fd names what lies beneath the new mount: open the destination again to reach the mount itself.
+    fd = pv_open_in_root(root_fd, m->destination, O_PATH);
+    if (fd < 0) pv_fail(plan, "open", where);
+    pv_fd_path(target, sizeof(target), fd);
     if (bind && extra) {
         unsigned long flags = MS_REMOUNT | MS_BIND | extra | pv_locked_flags(target);
-        if (mount(NULL, target, NULL, flags, NULL) < 0) pv_fail(plan, "remount", target);
+        if (mount(NULL, target, NULL, flags, NULL) < 0) pv_fail(plan, "remount", where);
     }
-    if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0) pv_fail(plan, "mount-propagation", target);
+    if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0) pv_fail(plan, "mount-propagation", where);
+    close(fd);
 }
 
 struct pv_device {
@@ -267,29 +363,35 @@ static const char *const pv_device_links[][2] = {
     {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"},
 };
 
-static void pv_create_devices(const struct pv_spawn_plan *plan) {
-    char path[PATH_MAX], host[64];
+/// Device nodes and links in the container's /dev, created relative to /dev opened inside the root:
+/// an image whose /dev (or /dev/null) is a symlink cannot send them onto the host.
+static void pv_create_devices(const struct pv_spawn_plan *plan, int root_fd) {
+    char path[64], host[64], target[64];
+    int dev = pv_mkdir_in_root(root_fd, "/dev", 0);
+    if (dev < 0) pv_fail(plan, "mkdir", "/dev");
     for (size_t i = 0; i < sizeof(pv_default_devices) / sizeof(pv_default_devices[0]); i++) {
         const struct pv_device *d = &pv_default_devices[i];
-        size_t used = pv_append(path, sizeof(path), 0, plan->rootfs);
-        used = pv_append(path, sizeof(path), used, "/dev/");
-        pv_append(path, sizeof(path), used, d->name);
+        pv_append(path, sizeof(path), pv_append(path, sizeof(path), 0, "/dev/"), d->name);
+        unlinkat(dev, d->name, 0);
         if (plan->bind_default_devices) {
             pv_append(host, sizeof(host), pv_append(host, sizeof(host), 0, "/dev/"), d->name);
-            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-            if (fd >= 0) close(fd);
-            if (mount(host, path, NULL, MS_BIND, NULL) < 0) pv_fail(plan, "mount", path);
-        } else {
-            unlink(path);
-            if (mknod(path, S_IFCHR | 0666, makedev(d->major, d->minor)) < 0) pv_fail(plan, "mknod", path);
+            int fd = openat(dev, d->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+            if (fd < 0) pv_fail(plan, "create", path);
+            close(fd);
+            fd = openat(dev, d->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) pv_fail(plan, "open", path);
+            pv_fd_path(target, sizeof(target), fd);
+            if (mount(host, target, NULL, MS_BIND, NULL) < 0) pv_fail(plan, "mount", path);
+            close(fd);
+        } else if (mknodat(dev, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) < 0) {
+            pv_fail(plan, "mknod", path);
         }
     }
     for (size_t i = 0; i < sizeof(pv_device_links) / sizeof(pv_device_links[0]); i++) {
-        size_t used = pv_append(path, sizeof(path), 0, plan->rootfs);
-        used = pv_append(path, sizeof(path), used, "/dev/");
-        pv_append(path, sizeof(path), used, pv_device_links[i][1]);
-        if (symlink(pv_device_links[i][0], path) < 0 && errno != EEXIST) pv_fail(plan, "symlink", path);
+        pv_append(path, sizeof(path), pv_append(path, sizeof(path), 0, "/dev/"), pv_device_links[i][1]);
+        if (symlinkat(pv_device_links[i][0], dev, pv_device_links[i][1]) < 0 && errno != EEXIST) pv_fail(plan, "symlink", path);
     }
+    close(dev);
 }
 
 static void pv_pivot_root(const struct pv_spawn_plan *plan) {
@@ -307,22 +409,46 @@ static void pv_write_sysctls(const struct pv_spawn_plan *plan) {
         const char *key = plan->sysctl_keys[i];
         for (; *key && used + 1 < sizeof(path); key++) path[used++] = *key == '.' ? '/' : *key;
         path[used] = '\0';
-        if (pv_write_file(path, plan->sysctl_values[i]) < 0) pv_fail(plan, "write", path);
+        if (pv_write_proc_file(path, plan->sysctl_values[i]) < 0) pv_fail(plan, errno == EXDEV ? "not on procfs: write" : "write", path);
     }
 }
 
+/// Masks with a read-only tmpfs (directories) or /dev/null (files), after pivot_root. /dev/null must
+/// be the null device itself and targets are opened without magic links (CVE-2025-31133: a
+/// /dev/null swapped for a symlink would bind whatever it points to over the masked file).
 static void pv_mask_paths(const struct pv_spawn_plan *plan) {
+    int null_fd = -1;
+    char null_path[64], target[64];
     for (int i = 0; i < plan->masked_count; i++) {
         const char *path = plan->masked_paths[i];
-        struct stat info;
-        if (stat(path, &info) < 0) {
+        int fd = pv_open_in_root(AT_FDCWD, path, O_PATH);  // after pivot_root "/" is the container's root
+        if (fd < 0) {
             if (errno == ENOENT) continue;
-            pv_fail(plan, "stat", path);
+            pv_fail(plan, "open", path);
         }
-        int rc = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
-                                       : mount("/dev/null", path, NULL, MS_BIND, NULL);
+        struct stat info;
+        if (fstat(fd, &info) < 0) pv_fail(plan, "stat", path);
+        pv_fd_path(target, sizeof(target), fd);
+        int rc;
+        if (S_ISDIR(info.st_mode)) {
+            rc = mount("tmpfs", target, "tmpfs", MS_RDONLY, NULL);
+        } else {
+            if (null_fd < 0) {
+                struct stat null_info;
+                null_fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (null_fd < 0 || fstat(null_fd, &null_info) < 0) pv_fail(plan, "open", "/dev/null");
+                if (!S_ISCHR(null_info.st_mode) || null_info.st_rdev != makedev(1, 3)) {
+                    errno = EPERM;
+                    pv_fail(plan, "mask: not the null device", "/dev/null");
+                }
+                pv_fd_path(null_path, sizeof(null_path), null_fd);
+            }
+            rc = mount(null_path, target, NULL, MS_BIND, NULL);
+        }
         if (rc < 0) pv_fail(plan, "mask", path);
+        close(fd);
     }
+    if (null_fd >= 0) close(null_fd);
 }
 
 static void pv_readonly_paths(const struct pv_spawn_plan *plan) {
@@ -342,8 +468,11 @@ static void pv_setup_rootfs(const struct pv_spawn_plan *plan) {
         pv_fail(plan, "mount-propagation", "/");
     // pivot_root needs the new root to be a mount point.
     if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", plan->rootfs);
-    for (int i = 0; i < plan->mount_count; i++) pv_mount_one(plan, &plan->mounts[i]);
-    if (plan->create_default_devices) pv_create_devices(plan);
+    int root_fd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) pv_fail(plan, "open", plan->rootfs);
+    for (int i = 0; i < plan->mount_count; i++) pv_mount_one(plan, root_fd, &plan->mounts[i]);
+    if (plan->create_default_devices) pv_create_devices(plan, root_fd);
+    close(root_fd);
     pv_pivot_root(plan);
     pv_write_sysctls(plan);
     pv_mask_paths(plan);
@@ -413,6 +542,25 @@ static void pv_load_seccomp(const struct pv_spawn_plan *plan) {
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan->seccomp_flags, &program) < 0) pv_fail(plan, "seccomp", NULL);
 }
 
+/// The payload's cwd, resolved in its root without magic links (CVE-2024-21626: a cwd of
+/// /proc/self/fd/N through a leaked runtime fd would start the payload outside the root).
+static void pv_change_directory(const struct pv_spawn_plan *plan) {
+    struct pv_open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .mode = 0, .resolve = PV_RESOLVE_NO_MAGICLINKS};
+    long fd = syscall(SYS_openat2, AT_FDCWD, plan->cwd, &how, sizeof(how));
+    if (fd < 0 && errno == ENOSYS) {
+        // Before openat2: chdir, then ask the kernel where we are; "(unreachable)" means outside the root.
+        char where[PATH_MAX];
+        if (chdir(plan->cwd) < 0) pv_fail(plan, "chdir", plan->cwd);
+        if (syscall(SYS_getcwd, where, sizeof(where)) < 0 || where[0] != '/') {
+            errno = EXDEV;
+            pv_fail(plan, "chdir: outside the container", plan->cwd);
+        }
+        return;
+    }
+    if (fd < 0 || fchdir((int)fd) < 0) pv_fail(plan, "chdir", plan->cwd);
+    close((int)fd);
+}
+
 static void pv_set_identity(const struct pv_spawn_plan *plan) {
     char number[24];
     for (int i = 0; i < plan->rlimit_count; i++) {
@@ -425,6 +573,10 @@ static void pv_set_identity(const struct pv_spawn_plan *plan) {
     if (plan->set_groups && setgroups((size_t)plan->group_count, (const gid_t *)plan->groups) < 0)
         pv_fail(plan, "setgroups", NULL);
     pv_capabilities_before_setuid(plan);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN in the effective set, which setuid
+    // to a non-root user and the capability sets below take away: load it now, as runc does. The
+    // filter must then allow what remains (setresuid, capset, prctl, openat2, fchdir, execve...).
+    if (!plan->no_new_privs) pv_load_seccomp(plan);
     if (setresgid(plan->gid, plan->gid, plan->gid) < 0) {
         pv_append_number(number, sizeof(number), 0, plan->gid);
         pv_fail(plan, "setresgid", number);
@@ -436,7 +588,7 @@ static void pv_set_identity(const struct pv_spawn_plan *plan) {
     pv_capabilities_after_setuid(plan);
     if (plan->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) pv_fail(plan, "prctl", "PR_SET_NO_NEW_PRIVS");
     if (plan->umask >= 0) umask((mode_t)plan->umask);
-    if (plan->cwd && chdir(plan->cwd) < 0) pv_fail(plan, "chdir", plan->cwd);
+    if (plan->cwd) pv_change_directory(plan);
 }
 
 /// Puts the payload's fds in place: sources are first moved above every target so that no
@@ -518,6 +670,31 @@ static void pv_wait_for_start(const struct pv_spawn_plan *plan) {
     close(plan->exec_fifo_fd);
 }
 
+/// The pod sandbox's pid 1. Pool instances join its namespaces and are reparented to the supervisor,
+/// but their own orphans come here: reap them. Signals sent from inside the pod are ignored (pid 1 has no
+/// handlers); the supervisor ends the pod with SIGKILL, which tears down the whole pid namespace.
+__attribute__((noreturn)) static void pv_init_loop(const struct pv_spawn_plan *plan) {
+    sigset_t child;
+    sigemptyset(&child);
+    sigaddset(&child, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &child, NULL);
+    pv_report(plan->report_fd, PV_REPORT_READY, 0, 0, "ready", NULL);
+    // It never execs, so CLOEXEC closes nothing: drop every inherited fd (the supervisor's pipes and sockets).
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    for (;;) {
+        siginfo_t info;
+        sigwaitinfo(&child, &info);
+        while (waitpid(-1, NULL, WNOHANG) > 0) {}
+    }
+}
+
+/// Socket activation: LISTEN_PID names the process the fds are for, as it sees itself.
+static void pv_set_listen_pid(const struct pv_spawn_plan *plan) {
+    static char entry[40];
+    pv_append_number(entry, sizeof(entry), pv_append(entry, sizeof(entry), 0, "LISTEN_PID="), getpid());
+    ((const char **)plan->envp)[plan->listen_pid_env_index] = entry;
+}
+
 __attribute__((noreturn)) static void pv_child(const struct pv_spawn_plan *plan) {
     pv_reset_signals();
     if (plan->die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -525,10 +702,17 @@ __attribute__((noreturn)) static void pv_child(const struct pv_spawn_plan *plan)
     if (plan->set_oom_score_adj) {
         char value[24];
         pv_append_number(value, sizeof(value), 0, plan->oom_score_adj);
-        if (pv_write_file("/proc/self/oom_score_adj", value) < 0) pv_fail(plan, "write", "/proc/self/oom_score_adj");
+        if (pv_write_proc_file("/proc/self/oom_score_adj", value) < 0) pv_fail(plan, "write", "/proc/self/oom_score_adj");
     }
     pv_enter_namespaces(plan);
-    if (plan->fork_after_setup_ns) pv_fork_into_namespaces(plan);
+    // From here on the child may be visible to container processes (a joined pid namespace) while it
+    // still runs the runtime's binary: non-dumpable, /proc/PID/exe, /fd, /root and ptrace stay out of
+    // their reach (CVE-2019-5736). execve of the payload makes it dumpable again.
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) pv_fail(plan, "prctl", "PR_SET_DUMPABLE");
+    if (plan->fork_after_setup_ns) {
+        pv_fork_into_namespaces(plan);
+        if (plan->die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    }
     if (plan->new_session && setsid() < 0) pv_fail(plan, "setsid", NULL);
     if (plan->rootfs) pv_setup_rootfs(plan);
     if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) < 0) pv_fail(plan, "sethostname", plan->hostname);
@@ -536,13 +720,14 @@ __attribute__((noreturn)) static void pv_child(const struct pv_spawn_plan *plan)
         pv_fail(plan, "setdomainname", plan->domainname);
     pv_set_identity(plan);
     pv_map_fds(plan);
+    if (plan->init_loop) pv_init_loop(plan);
+    if (plan->listen_pid_env_index >= 0) pv_set_listen_pid(plan);
     char program[PATH_MAX];
     pv_resolve_program(plan, program, sizeof(program));
     if (plan->exec_fifo_fd >= 0) pv_wait_for_start(plan);
-    // Last, so that the filter constrains the payload and not the runtime's own set-up. Without
-    // no_new_privs this needs CAP_SYS_ADMIN, which the payload's effective set may lack: then the
-    // config must ask for noNewPrivileges (as runc requires) or keep CAP_SYS_ADMIN.
-    pv_load_seccomp(plan);
+    // Last, so that the filter constrains the payload and not the runtime's own set-up (without
+    // no_new_privs it was loaded in pv_set_identity, while CAP_SYS_ADMIN was still effective).
+    if (plan->no_new_privs) pv_load_seccomp(plan);
     execve(program, (char *const *)plan->argv, (char *const *)plan->envp);
     pv_fail(plan, "execve", program);
 }

@@ -24,8 +24,6 @@ public struct GlobalOptions: ParsableArguments {
     @Option(help: .hidden)
     var criu: String?
 
-    @Flag(help: .hidden)
-    var rootless = false
 
     public init() {}
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import PodvisorEngine
 import PodvisorLinux
+import PodvisorSecurity
 import PodvisorSpec
 
 /// `podvisor`: a runc-compatible command line over the Podvisor engine.
@@ -10,7 +11,7 @@ public struct PodvisorCommand: ParsableCommand {
         commandName: "podvisor",
         abstract: "A container runtime for pods, with a runc-compatible command line.",
         version: "podvisor version \(PodvisorVersion.current)\nspec: \(OCIConfig.specVersion)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self, Spec.self, PodCommand.self]
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self, Spec.self, PodCommand.self, PlotCommand.self]
     )
 
     @OptionGroup var global: GlobalOptions
@@ -171,7 +172,10 @@ struct Spec: ParsableCommand {
         try reporting(global.globals) {
             let path = bundle + "/config.json"
             if access(path, F_OK) == 0 { throw CLIError("\(path) exists; remove it first") }
-            let text = String(decoding: OCIConfig.defaultSpec(rootless: rootless || global.rootless).jsonData(), as: UTF8.self)
+            // runc's default config, with the default seccomp profile for its capabilities (runc spec has none).
+            var config = OCIConfig.defaultSpec(rootless: rootless)
+            config.linux?.seccomp = DefaultProfile.seccomp(for: config.process?.capabilities)
+            let text = String(decoding: config.jsonData(), as: UTF8.self)
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             if fd < 0 { throw CLIError("\(path): \(String(cString: strerror(errno)))") }
             FileHandleOutput.write(fd, text + "\n")

@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import PodvisorLinux
+import PodvisorSecurity
 import PodvisorSpawn
 import PodvisorSpec
 
@@ -11,7 +12,9 @@ struct ContainerPlan {
     var resources: CgroupResources
     var rootfs: String
 
-    init(config: OCIConfig, bundle: String, configFile: String, cgroupMode: CgroupMode) throws(EngineError) {
+    /// `seccompCache`: a private directory for compiled seccomp programs (the runtime's state root
+    /// is the place: `<root>/seccomp-cache`); nil compiles with libseccomp on every create.
+    init(config: OCIConfig, bundle: String, configFile: String, cgroupMode: CgroupMode, seccompCache: String? = nil) throws(EngineError) {
         guard let process = config.process, let args = process.args, !args.isEmpty else {
             throw .spec(SpecError(file: configFile, field: "process.args", value: nil, reason: "a command is required"))
         }
@@ -34,8 +37,8 @@ struct ContainerPlan {
         plan.oomScoreAdj = process.oomScoreAdj.map { Int32($0) }
         plan.rlimits = try Self.rlimits(process.rlimits ?? [], file: configFile, inUserNamespace: linux.namespaces?.contains { $0.type == "user" } ?? false)
         try Self.addNamespaces(linux.namespaces ?? [], to: &plan, file: configFile)
-        plan.uidMappings = (linux.uidMappings ?? []).map { IDMapping(containerID: $0.containerID, hostID: $0.hostID, size: $0.size) }
-        plan.gidMappings = (linux.gidMappings ?? []).map { IDMapping(containerID: $0.containerID, hostID: $0.hostID, size: $0.size) }
+        plan.uidMappings = try Self.idMappings(linux.uidMappings, field: "linux.uidMappings", file: configFile)
+        plan.gidMappings = try Self.idMappings(linux.gidMappings, field: "linux.gidMappings", file: configFile)
         if plan.newNamespaces.contains(.user) { plan.additionalGids = process.user.additionalGids }
         plan.timeOffsets = Self.timeOffsets(linux.timeOffsets)
 
@@ -50,7 +53,50 @@ struct ContainerPlan {
         plan.hostname = config.hostname
         plan.domainname = config.domainname
         plan.sysctls = (linux.sysctl ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+        try Self.addSecurity(process: process, seccomp: linux.seccomp, cache: seccompCache, to: &plan, file: configFile)
         spawn = plan
+    }
+
+    /// Capability sets (absent: inherited, as runc) and the seccomp filter, compiled here in the
+    /// parent once per create; the child only loads the bytes.
+    private static func addSecurity(process: OCIProcess, seccomp: OCISeccomp?, cache: String?, to plan: inout SpawnPlan, file: String) throws(EngineError) {
+        do {
+            if let masks = try CapabilityParser.masks(process.capabilities, file: file) {
+                plan.capabilities = CapabilitySets(bounding: masks.bounding, effective: masks.effective, permitted: masks.permitted,
+                                                   inheritable: masks.inheritable, ambient: masks.ambient)
+            }
+            if let seccomp {
+                let compiled = try SeccompCompiler.compile(seccomp, file: file, cacheDirectory: cache)
+                plan.seccompProgram = compiled.program
+                plan.seccompFlags = compiled.flags
+            }
+        } catch {
+            throw .spec(error)
+        }
+    }
+
+    /// uid_map/gid_map lines; the kernel refuses empty and overlapping ranges with a bare EINVAL
+    /// when the parent writes them, so they are refused here with the field instead.
+    private static func idMappings(_ mappings: [OCILinux.IDMapping]?, field: String, file: String) throws(EngineError) -> [IDMapping] {
+        let list = mappings ?? []
+        func overlap(_ a: UInt32, _ b: UInt32, _ sizeA: UInt32, _ sizeB: UInt32) -> Bool {
+            UInt64(a) < UInt64(b) + UInt64(sizeB) && UInt64(b) < UInt64(a) + UInt64(sizeA)
+        }
+        for (index, m) in list.enumerated() {
+            let text = "\(m.containerID) \(m.hostID) \(m.size)"
+            if m.size == 0 {
+                throw .spec(SpecError(file: file, field: "\(field)[\(index)].size", value: "0", reason: "must be greater than 0"))
+            }
+            if UInt64(m.containerID) + UInt64(m.size) > UInt64(UInt32.max) || UInt64(m.hostID) + UInt64(m.size) > UInt64(UInt32.max) {
+                throw .spec(SpecError(file: file, field: "\(field)[\(index)]", value: text, reason: "range beyond 4294967295"))
+            }
+            for (earlier, other) in list.prefix(index).enumerated() {
+                if overlap(m.containerID, other.containerID, m.size, other.size) || overlap(m.hostID, other.hostID, m.size, other.size) {
+                    throw .spec(SpecError(file: file, field: "\(field)[\(index)]", value: text, reason: "overlaps \(field)[\(earlier)]"))
+                }
+            }
+        }
+        return list.map { IDMapping(containerID: $0.containerID, hostID: $0.hostID, size: $0.size) }
     }
 
     private static func addNamespaces(_ namespaces: [OCILinux.Namespace], to plan: inout SpawnPlan, file: String) throws(EngineError) {
@@ -99,14 +145,38 @@ struct ContainerPlan {
             fstype = nil
             if let path = source, !path.hasPrefix("/") { source = bundle + "/" + path }
         } else if mount.type == "cgroup" || mount.type == "cgroup2" {
-            // A container sees its own cgroup through its cgroup namespace. On hybrid and unified hosts
-            // that is the v2 tree (where the process tree lives); v1 hierarchies are not mounted inside.
-            fstype = cgroupMode == .legacy ? "tmpfs" : "cgroup2"
+            // A container sees its own cgroup through its cgroup namespace: cgroup2 on a unified host.
+            // On hybrid and legacy hosts `expandCgroupMount` replaces this with the v1 layout.
+            fstype = "cgroup2"
             source = fstype
         }
         let data = options.dataString
         return MountPlan(source: source, destination: mount.destination, fstype: fstype,
                          data: data.isEmpty ? nil : data, flags: flags, propagation: options.propagation.last ?? 0)
+    }
+
+    /// On hybrid and legacy hosts, the config's cgroup mount becomes what runc shows there: a tmpfs at the
+    /// destination with the container's own v1 cgroup directories bound at <destination>/<controller>, and
+    /// (hybrid) its cgroup2 view at <destination>/unified. Called once the cgroup exists.
+    mutating func expandCgroupMount(location: CgroupLocation, mode: CgroupMode) {
+        guard mode != .unified, let index = spawn.mounts.firstIndex(where: { $0.fstype == "cgroup2" }) else { return }
+        let cgroup = spawn.mounts[index]
+        let base = cgroup.destination.hasSuffix("/") ? String(cgroup.destination.dropLast()) : cgroup.destination
+        let flags = cgroup.flags & ~UInt(MS_RDONLY)
+        var layout = [MountPlan(source: "tmpfs", destination: base, fstype: "tmpfs", data: "mode=755", flags: flags)]
+        for (controller, directory) in location.v1.sorted(by: { $0.key < $1.key }) {
+            layout.append(MountPlan(source: directory, destination: base + "/" + controller, fstype: nil,
+                                    flags: MountFlag.bind | cgroup.flags))
+        }
+        if mode == .hybrid {
+            layout.append(MountPlan(source: "cgroup2", destination: base + "/unified", fstype: "cgroup2", flags: cgroup.flags))
+        }
+        if cgroup.flags & UInt(MS_RDONLY) != 0 {
+            // With everything in place, the tmpfs itself becomes read-only too, as runc leaves it.
+            layout.append(MountPlan(source: "tmpfs", destination: base, fstype: "tmpfs", data: "mode=755",
+                                    flags: UInt(MS_REMOUNT) | cgroup.flags))
+        }
+        spawn.mounts.replaceSubrange(index...index, with: layout)
     }
 
     private static func timeOffsets(_ offsets: [String: OCILinux.TimeOffset]?) -> String? {

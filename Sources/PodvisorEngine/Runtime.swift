@@ -73,7 +73,8 @@ public struct Runtime: Sendable {
         }
         let host: CgroupHost
         do { host = try CgroupHost.detect() } catch { throw .system(error) }
-        var plan = try ContainerPlan(config: config, bundle: bundle, configFile: configFile, cgroupMode: host.mode)
+        var plan = try ContainerPlan(config: config, bundle: bundle, configFile: configFile, cgroupMode: host.mode,
+                                     seccompCache: store.root + "/seccomp-cache")
 
         try store.claim(id)
         var cleanup = Cleanup(store: store, id: id)
@@ -87,6 +88,7 @@ public struct Runtime: Sendable {
             throw .cgroup(error)
         }
         let location = cgroup.location
+        plan.expandCgroupMount(location: location, mode: host.mode)
         cleanup.cgroup = cgroup
 
         var fifoFD: Int32 = -1

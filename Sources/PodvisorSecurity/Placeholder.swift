@@ -1,1 +1,0 @@
-// PodvisorSecurity: placeholder until its first file lands.
