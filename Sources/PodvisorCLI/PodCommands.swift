@@ -11,7 +11,7 @@ struct PodCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pod",
         abstract: "Run and manage pods: one release of every service, each a supervised pool.",
-        subcommands: [PodUp.self, PodPs.self, PodInspect.self, PodLogs.self, PodScale.self, PodExec.self,
+        subcommands: [PodUp.self, PodPs.self, PodInspect.self, PodLogs.self, PodScale.self, PodAutoscale.self, PodExec.self,
                       PodStop.self, PodRm.self, PodEvents.self, PodTop.self, PodSupervise.self])
 }
 
@@ -58,12 +58,13 @@ struct PodUp: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The pod bundle.") var bundle: String
     @Flag(name: .shortAndLong, help: "Return once the pod is ready and leave it running.") var detach = false
+    @OptionGroup var supervision: SupervisionFlags
 
     func run() throws {
         try reporting(global.globals) {
             let bundle = absolute(self.bundle)
             // Validate before anything is created: a bad manifest changes nothing on the host.
-            let runner = try PodRunner(bundle: bundle, options: .init(root: global.root, defaultRootfs: defaultRootfs(), handleSignals: true))
+            let runner = try PodRunner(bundle: bundle, options: supervision.options(root: global.root))
             if detach { return try startDetached(bundle: bundle, name: runner.manifest.name) }
             runner.onEvent = { FileHandleOutput.standardOutput(describe($0)) }
             runner.onReady = { error in
@@ -81,7 +82,8 @@ struct PodUp: ParsableCommand {
         var pipe: [Int32] = [-1, -1]
         guard pv_pipe2(&pipe, O_CLOEXEC) == 0 else { throw CLIError("pipe: \(String(cString: strerror(errno)))") }
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
-        var plan = SpawnPlan(argv: ["/proc/self/exe", "--root", global.root, "pod", "supervise", "--ready-fd", "3", bundle])
+        var plan = SpawnPlan(argv: ["/proc/self/exe", "--root", global.root, "pod", "supervise", "--ready-fd", "3"]
+                             + supervision.arguments + [bundle])
         plan.environment = ProcessEnvironment.current()
         plan.newSession = true
         plan.cwd = nil
@@ -113,6 +115,7 @@ struct PodSupervise: ParsableCommand {
                                                     shouldDisplay: false)
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("ready-fd")) var readyFD: Int32 = -1
+    @OptionGroup var supervision: SupervisionFlags
     @Argument var bundle: String
 
     func run() throws {
@@ -125,7 +128,7 @@ struct PodSupervise: ParsableCommand {
         _ = pv_fcntl_setfd(fd, FD_CLOEXEC)
         let runner: PodRunner
         do {
-            runner = try PodRunner(bundle: bundle, options: .init(root: global.root, defaultRootfs: defaultRootfs(), handleSignals: true))
+            runner = try PodRunner(bundle: bundle, options: supervision.options(root: global.root))
         } catch {
             tell("error: \(error)\n")
             throw ExitCode(1)
@@ -133,6 +136,40 @@ struct PodSupervise: ParsableCommand {
         runner.onReady = { error in tell(error.map { "error: \($0)\n" } ?? "ready\n") }
         let status = runner.run()
         throw ExitCode(status)
+    }
+}
+
+/// What the pod's supervisor does besides supervising: recording and metrics.
+struct SupervisionFlags: ParsableArguments {
+    @Option(help: "Record the autoscaler's time series (JSON lines) to this file; plot it with `podvisor plot`.")
+    var record: String?
+    @Option(help: "Serve the pools' metrics in the Prometheus text format on HOST:PORT.")
+    var metrics: String?
+
+    func options(root: String) -> PodRunner.Options {
+        .init(root: root, defaultRootfs: defaultRootfs(), handleSignals: true, recordPath: record.map(absolute), metricsAddress: metrics)
+    }
+
+    /// The same flags for the detached supervisor's command line.
+    var arguments: [String] {
+        (record.map { ["--record", absolute($0)] } ?? []) + (metrics.map { ["--metrics", $0] } ?? [])
+    }
+}
+
+struct PodAutoscale: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "autoscale",
+                                                    abstract: "Change a service's autoscaling while the pod runs.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "A new target for the service's metric (e.g. 0.10 for cpu_pressure).") var target: Double?
+    @Flag(help: "Stop autoscaling the service.") var off = false
+    @Argument var pod: String
+    @Argument var service: String
+
+    func run() throws {
+        try reporting(global.globals) {
+            _ = try PodClient(root: global.root, name: pod).call(
+                ControlRequest(op: .autoscale, service: service, target: target, enabled: !off))
+        }
     }
 }
 
@@ -444,7 +481,7 @@ extension PodTop {
     static func row(_ instance: InstanceStatus) -> [String] {
         let pid: String = instance.pid.map { String($0) } ?? "-"
         let cpu: String = instance.cpu.map { String(format1: $0) } ?? "-"
-        let memory: String = instance.memory.map { "\($0 / 1_048_576) MiB" } ?? "-"
+        let memory: String = instance.memory.map { String(format1: Double($0) / 1_048_576) + " MiB" } ?? "-"
         let pressure: String = instance.cpuPressure.map { String(format1: $0) + "%" } ?? "-"
         return [instance.id, pid, instance.state, instance.ready ? "yes" : "no", String(instance.restarts), cpu, memory, pressure]
     }

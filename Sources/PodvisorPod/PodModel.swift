@@ -72,7 +72,7 @@ public struct InstanceStatus: Codable, Sendable {
     public var ready: Bool
     public var failures: Int
     public var restarts: Int
-    /// Filled by `top`: CPU in cores over the last interval, memory in bytes, cpu some-pressure (avg10, %).
+    /// Filled by `top`: CPU seconds used so far, memory in bytes, cpu some-pressure (avg10, %).
     public var cpu: Double?
     public var memory: Int64?
     public var cpuPressure: Double?
@@ -80,17 +80,23 @@ public struct InstanceStatus: Codable, Sendable {
 
 /// A request on the control socket: one JSON line.
 public struct ControlRequest: Codable, Sendable {
-    public enum Operation: String, Codable, Sendable { case inspect, top, scale, stop, events }
+    public enum Operation: String, Codable, Sendable { case inspect, top, scale, stop, events, autoscale }
     public var op: Operation
     public var service: String?
     public var replicas: Int?
     public var follow: Bool?
+    /// `autoscale`: a new target for the service's metric (its manifest metric, or cpu_pressure), or off.
+    public var target: Double?
+    public var enabled: Bool?
 
-    public init(op: Operation, service: String? = nil, replicas: Int? = nil, follow: Bool? = nil) {
+    public init(op: Operation, service: String? = nil, replicas: Int? = nil, follow: Bool? = nil,
+                target: Double? = nil, enabled: Bool? = nil) {
         self.op = op
         self.service = service
         self.replicas = replicas
         self.follow = follow
+        self.target = target
+        self.enabled = enabled
     }
 }
 

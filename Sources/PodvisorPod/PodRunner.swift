@@ -17,11 +17,18 @@ public final class PodRunner {
         public var defaultRootfs: String
         /// Block SIGINT/SIGTERM/SIGHUP and stop gracefully on them (the CLI); embedders use `requestStop`.
         public var handleSignals = false
+        /// Write the autoscaler's time series (JSON lines) here: every pool, every sample, every decision.
+        public var recordPath: String?
+        /// Serve the pools' metrics in the Prometheus text format on HOST:PORT.
+        public var metricsAddress: String?
 
-        public init(root: String, defaultRootfs: String, handleSignals: Bool = false) {
+        public init(root: String, defaultRootfs: String, handleSignals: Bool = false, recordPath: String? = nil,
+                    metricsAddress: String? = nil) {
             self.root = root
             self.defaultRootfs = defaultRootfs
             self.handleSignals = handleSignals
+            self.recordPath = recordPath
+            self.metricsAddress = metricsAddress
         }
     }
 
@@ -36,6 +43,8 @@ public final class PodRunner {
     var instances: [InstanceID: Instance] = [:]
     var restarts: [InstanceID: Int] = [:]
     var control: ControlServer?
+    var autoscaling: PodAutoscaling?
+    var metrics: PodMetrics?
     var stopPipe: [Int32] = [-1, -1]
     var signalFD: Int32 = -1
     var devNull: Int32 = -1
@@ -56,15 +65,28 @@ public final class PodRunner {
         var process: PidFD
         var cgroup: Cgroup
         var startedAt: Double
+        /// Asked to stop (its exit is not a crash); `stopDeadline` is when it gets SIGKILL.
+        var stopRequested = false
         var stopDeadline: Double?
         var probe: Probe?
     }
 
-    /// A TCP readiness check in progress.
+    /// A readiness check: a TCP connect in progress (`fd`), or an exec check running (`check`).
     struct Probe {
         var fd: Int32 = -1
+        var check: PidFD?
         var nextAttempt: Double
         let deadline: Double
+
+        var inFlight: Bool { fd >= 0 || check != nil }
+        func close() {
+            if fd >= 0 { Glibc.close(fd) }
+            if let check {
+                _ = try? check.signal(SIGKILL)
+                _ = try? check.wait()
+                check.close()
+            }
+        }
     }
 
     /// Loads and validates the bundle; no side effects yet.
@@ -125,6 +147,11 @@ public final class PodRunner {
                 throw PodError("creating the cgroup of \(service.name): \(error)")
             }
         }
+        autoscaling = try PodAutoscaling(manifest: manifest, podCgroup: sandbox.cgroup,
+                                         pools: pools.mapValues { ($0.cgroup, $0.sockets) },
+                                         recordPath: options.recordPath, sampleAnyway: true,
+                                         now: Clock.monotonic())
+        metrics = try options.metricsAddress.map { address throws(PodError) in try PodMetrics(address: address, pod: manifest.name) }
         control = try ControlServer(path: store.controlPath(manifest.name))
         store.save(record)
         emit("starting", "pod \(manifest.name) release \(manifest.release): \(manifest.services.count) services")
@@ -132,6 +159,7 @@ public final class PodRunner {
 
     private func tearDown(failure: String?, removeState: Bool) {
         for (id, instance) in instances {
+            instance.probe?.close()
             _ = try? instance.process.signal(SIGKILL)
             _ = try? instance.process.wait()
             instance.process.close()
@@ -159,7 +187,7 @@ public final class PodRunner {
     private enum Source {
         case instance(InstanceID)
         case probe(InstanceID)
-        case stop, signal, controlListener, controlClient(Int32)
+        case stop, signal, controlListener, controlClient(Int32), metrics
     }
 
     private func iterate() {
@@ -175,9 +203,11 @@ public final class PodRunner {
             watch(control.listener, POLLIN, .controlListener)
             for client in control.readingClients { watch(client, POLLIN, .controlClient(client)) }
         }
+        if let metrics { watch(metrics.listener, POLLIN, .metrics) }
         for (id, instance) in instances {
             watch(instance.process.fd, POLLIN, .instance(id))
             if let probe = instance.probe, probe.fd >= 0 { watch(probe.fd, POLLOUT, .probe(id)) }
+            if let check = instance.probe?.check { watch(check.fd, POLLIN, .probe(id)) }
         }
         _ = retryingOnEINTR { poll(&fds, nfds_t(fds.count), timeoutMilliseconds()) }
         let now = Clock.monotonic()
@@ -192,6 +222,7 @@ public final class PodRunner {
                 perform(core.shutdown(now: now))
             case .controlListener: control?.accept()
             case .controlClient(let fd): if let request = control?.read(fd) { handle(request, client: fd, now: now) }
+            case .metrics: metrics?.serve()
             }
             if finished != nil { return }
         }
@@ -199,10 +230,10 @@ public final class PodRunner {
     }
 
     private func timeoutMilliseconds() -> Int32 {
-        var deadlines = [core.nextDeadline].compactMap { $0 }
+        var deadlines = [core.nextDeadline, autoscaling?.nextSample].compactMap { $0 }
         for instance in instances.values {
             if let stop = instance.stopDeadline { deadlines.append(stop) }
-            if let probe = instance.probe { deadlines.append(probe.fd >= 0 ? probe.deadline : probe.nextAttempt) }
+            if let probe = instance.probe { deadlines.append(probe.inFlight ? probe.deadline : probe.nextAttempt) }
         }
         guard let next = deadlines.min() else { return -1 }
         return Int32(max(0, min(60_000, (next - Clock.monotonic()) * 1000 + 1)))
@@ -210,6 +241,7 @@ public final class PodRunner {
 
     private func handleTimers(now: Double) {
         perform(core.tick(now: now))
+        autoscale(now: now)
         for (id, instance) in instances {
             if let deadline = instance.stopDeadline, deadline <= now {
                 emit("killed", "\(id) did not stop within its shutdown timeout: SIGKILL", id)
@@ -219,14 +251,39 @@ public final class PodRunner {
             }
             guard let probe = instance.probe else { continue }
             if now >= probe.deadline {
-                if probe.fd >= 0 { close(probe.fd) }
+                probe.close()
                 instances[id]?.probe = nil
                 emit("unready", "\(id) did not become ready in time: killing it", id)
                 _ = try? instance.process.signal(SIGKILL)
-            } else if probe.fd < 0, now >= probe.nextAttempt {
+            } else if !probe.inFlight, now >= probe.nextAttempt {
                 startProbe(id, now: now)
             }
         }
+    }
+
+    /// Samples the pools and applies the policy's changes through the supervisor (within the bounds).
+    private func autoscale(now: Double) {
+        guard let autoscaling, !core.isShuttingDown else { return }
+        let (observations, decisions) = autoscaling.tick(now: now) { self.core.pool(named: $0)?.desired ?? 0 }
+        if let metrics, !observations.isEmpty {
+            var perPool: [String: Int] = [:]
+            for (id, count) in restarts { perPool[id.pool, default: 0] += count }
+            metrics.update(observations, restarts: perPool)
+        }
+        for decision in decisions where decision.from != decision.to {
+            emit("autoscale", decision.description)
+            metrics?.countDecision(decision)
+            do { perform(try core.scale(decision.pool, to: decision.to, now: now)) } catch {
+                emit("autoscale-refused", "\(decision.pool): \(error)")
+            }
+        }
+    }
+
+    /// Keeps the sampler's view of a pool's instances current (per-instance throttling).
+    private func instancesChanged(_ pool: String) {
+        guard let autoscaling else { return }
+        let members = instances.filter { $0.key.pool == pool }.sorted { $0.key < $1.key }
+        autoscaling.setInstances(pool: pool, members.map { ($0.key.description, $0.value.cgroup.location) })
     }
 
     private func drainStopPipe() {
@@ -256,10 +313,11 @@ public final class PodRunner {
                                                          store: store, devNull: devNull)
                 .launch(id, service: pool.service, sockets: pool.sockets, sandbox: sandbox, poolCgroup: pool.cgroup)
             var instance = Instance(process: process, cgroup: cgroup, startedAt: now)
-            if let readiness = pool.service.readiness, case .tcp = readiness.check {
+            if let readiness = pool.service.readiness {
                 instance.probe = Probe(nextAttempt: now, deadline: now + readiness.timeout.seconds)
             }
             instances[id] = instance
+            instancesChanged(id.pool)
             emit("started", "\(id) started (pid \(process.pid))", id)
             perform(core.instanceStarted(id, now: now, ready: instance.probe == nil))
         } catch {
@@ -271,17 +329,19 @@ public final class PodRunner {
     private func stopInstance(_ id: InstanceID) {
         guard let instance = instances[id], let pool = pools[id.pool] else { return }
         _ = try? instance.process.signal(pool.service.shutdown.signal)
+        instances[id]?.stopRequested = true
         instances[id]?.stopDeadline = Clock.monotonic() + pool.service.shutdown.timeout.seconds
     }
 
     private func reap(_ id: InstanceID, now: Double) {
         guard let instance = instances.removeValue(forKey: id) else { return }
+        instancesChanged(id.pool)
         let status = (try? instance.process.wait()) ?? .exited(255)
         instance.process.close()
-        if let probe = instance.probe, probe.fd >= 0 { close(probe.fd) }
+        instance.probe?.close()
         // Whatever the instance left behind (its own children) goes with it.
         try? instance.cgroup.delete()
-        let requested = instance.stopDeadline != nil || core.isShuttingDown
+        let requested = instance.stopRequested || core.isShuttingDown
         emit("exited", "\(id) \(status)\(requested ? " (stopped)" : "")", id)
         if !requested { restarts[id, default: 0] += 1 }
         perform(core.instanceExited(id, normal: status == .exited(0), now: now))
@@ -290,20 +350,35 @@ public final class PodRunner {
     // MARK: - Readiness
 
     private func startProbe(_ id: InstanceID, now: Double) {
-        guard let pool = pools[id.pool], let readiness = pool.service.readiness,
-              case .tcp(let port, let address) = readiness.check, let sandbox else { return }
-        let fd = (try? sandbox.inNetworkNamespace { () throws(PodError) in pv_inet_connect_nonblocking(address, Int32(port)) }) ?? -1
-        if fd < 0 {
-            instances[id]?.probe?.nextAttempt = now + readiness.interval.seconds
-        } else {
-            instances[id]?.probe?.fd = fd
+        guard let pool = pools[id.pool], let readiness = pool.service.readiness, let sandbox,
+              let instance = instances[id] else { return }
+        switch readiness.check {
+        case .tcp(let port, let address):
+            let fd = (try? sandbox.inNetworkNamespace { () throws(PodError) in pv_inet_connect_nonblocking(address, Int32(port)) }) ?? -1
+            if fd >= 0 { instances[id]?.probe?.fd = fd; return }
+        case .exec(let command):
+            // The check runs inside the instance: its namespaces (root view included) and its cgroup namespace.
+            var plan = SpawnPlan(argv: command)
+            plan.environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+            plan.joinNamespaces = [NamespaceKind.pid, .network, .ipc, .uts, .cgroup, .mount]
+                .map { ($0, "/proc/\(instance.process.pid)/ns/\($0.procName)") }
+            plan.fdMappings = [(devNull, 0), (devNull, 1), (devNull, 2)]
+            plan.cwd = "/"
+            if let check = try? Spawner.spawn(plan) { instances[id]?.probe?.check = check.process; return }
         }
+        instances[id]?.probe?.nextAttempt = now + readiness.interval.seconds
     }
 
     private func finishProbe(_ id: InstanceID, now: Double) {
         guard let probe = instances[id]?.probe, let interval = pools[id.pool]?.service.readiness?.interval else { return }
-        let error = pv_socket_error(probe.fd)
-        close(probe.fd)
+        let error: Int32
+        if let check = probe.check {
+            error = (try? check.wait()) == .exited(0) ? 0 : 1
+            check.close()
+        } else {
+            error = pv_socket_error(probe.fd)
+            close(probe.fd)
+        }
         if error == 0 {
             instances[id]?.probe = nil
             emit("ready", "\(id) is ready", id)
@@ -347,6 +422,14 @@ public final class PodRunner {
             perform(core.shutdown(now: now))
         case .events:
             control?.sendHistory(client, events: eventHistory, follow: request.follow ?? false)
+        case .autoscale:
+            guard let name = request.service, let service = manifest.service(named: name), let autoscaling else {
+                control?.reply(client, ControlReply(ok: false, error: "no service \"\(request.service ?? "")\" in this pod"))
+                return
+            }
+            autoscaling.configure(service, target: request.target, enabled: request.enabled ?? true)
+            emit("autoscale", "\(name): autoscaling \(request.enabled == false ? "off" : "on")\(request.target.map { ", target \($0)" } ?? "")")
+            control?.reply(client, ControlReply())
         }
     }
 
@@ -372,7 +455,7 @@ public final class PodRunner {
                     let instance = instances[id]
                     var status = InstanceStatus(
                         id: id.description, pid: instance?.process.pid,
-                        state: instance == nil ? "waiting" : instance?.stopDeadline != nil ? "stopping" : "running",
+                        state: instance == nil ? "waiting" : instance?.stopRequested == true ? "stopping" : "running",
                         ready: core.isReady(id), failures: core.failures(of: id), restarts: restarts[id] ?? 0)
                     if withUsage, let cgroup = instance?.cgroup { Usage.fill(&status, from: cgroup) }
                     return status

@@ -62,6 +62,9 @@ struct Sandbox {
     private static func makeCgroup(_ manifest: PodManifest) throws(PodError) -> Cgroup {
         let budget = manifest.resources.cgroupResources
         var v1: Set<String> = []
+        // The autoscaler tells throttling at an instance's own quota from the pool's budget by cpu.stat,
+        // which a hybrid host keeps in the v1 cpu hierarchy.
+        if manifest.services.contains(where: { $0.autoscale != nil }) { v1.formUnion(["cpu", "cpuacct"]) }
         for limits in [manifest.resources] + manifest.services.map(\.resources) {
             if limits.memory != nil { v1.insert("memory") }
             if limits.cpu != nil { v1.formUnion(["cpu", "cpuacct"]) }
@@ -112,9 +115,13 @@ struct Sandbox {
     }
 
     /// Kills the pod's pid 1 (and with it every process in the pod) and removes the cgroup subtree.
+    ///
+    /// A dying pid-namespace init waits until every process of its namespace has been reaped, and the
+    /// instances are the supervisor's children: the caller reaps them first. The wait here is bounded
+    /// all the same, so that a missed zombie cannot hang the supervisor.
     func destroy() {
         _ = try? initProcess.signal(SIGKILL)
-        _ = try? initProcess.wait()
+        if initProcess.hasExited(timeoutMilliseconds: 10_000) { _ = try? initProcess.wait() }
         initProcess.close()
         try? cgroup.delete()
     }

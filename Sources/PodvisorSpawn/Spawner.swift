@@ -117,7 +117,8 @@ public enum Spawner {
                 return SpawnedProcess(process: payload)
             default:
                 let step = withUnsafeBytes(of: record.step) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if payload.pid != child.pid { killAndClose(payload) }
+                // The payload is our child even after the extra clone (CLONE_PARENT): reap it too.
+                if payload.pid != child.pid { abandon(payload) }
                 throw .childStep(step: step, errno: record.err)
             }
         }
@@ -127,11 +128,6 @@ public enum Spawner {
         _ = try? child.signal(SIGKILL)
         _ = try? child.wait()
         child.close()
-    }
-
-    private static func killAndClose(_ process: PidFD) {
-        _ = try? process.signal(SIGKILL)
-        process.close()
     }
 
     // MARK: - Plumbing

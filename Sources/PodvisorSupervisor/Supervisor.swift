@@ -160,7 +160,8 @@ public struct Supervisor: Sendable {
         var actions: [SupervisorAction] = []
         switch slot.phase {
         case .stopping(let thenRestart):
-            if thenRestart {
+            // A group restart interrupted by shutdown does not come back.
+            if thenRestart && !shuttingDown {
                 slots[id]!.phase = .pending
             } else {
                 slots[id] = nil
@@ -238,6 +239,11 @@ public struct Supervisor: Sendable {
     }
 
     // MARK: - Internals
+
+    private func isRunning(_ id: InstanceID) -> Bool {
+        if case .running = slots[id]?.phase { return true }
+        return false
+    }
 
     private func isStopping(_ id: InstanceID) -> Bool {
         if case .stopping = slots[id]?.phase { return true }
@@ -319,7 +325,10 @@ public struct Supervisor: Sendable {
     private mutating func stopLastPool() -> [SupervisorAction] {
         guard !slots.keys.contains(where: isStopping) else { return [] }
         for pool in pools.reversed() {
-            let running = slots.keys.filter { $0.pool == pool.name }.sorted()
+            let members = slots.keys.filter { $0.pool == pool.name }.sorted()
+            // Slots without a process (pending, waiting for backoff) just go away.
+            for id in members where !isRunning(id) { slots[id] = nil }
+            let running = members.filter(isRunning)
             if running.isEmpty { continue }
             return running.flatMap { stop($0, thenRestart: false) }
         }

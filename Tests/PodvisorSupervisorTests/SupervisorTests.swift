@@ -167,3 +167,16 @@ struct SupervisorTests {
         #expect(s.nextDeadline == 0.1)
     }
 }
+
+@Suite("OTP supervision: shutdown during a group restart")
+struct ShutdownDuringRestartTests {
+    @Test func aStopDuringAGroupRestartFinishes() {
+        var s = makeSupervisor(.oneForAll)
+        started(&s)
+        _ = s.instanceExited(web0, normal: false, now: 1)  // client.0 and web.1 are asked to stop, to restart
+        let shutdown = s.shutdown(now: 1.01)
+        #expect(stops(shutdown).isEmpty, "both are stopping already")
+        #expect(stops(s.instanceExited(client0, normal: false, now: 1.02)).isEmpty)
+        #expect(s.instanceExited(web1, normal: false, now: 1.03) == [.finished(failure: nil)])
+    }
+}
