@@ -62,7 +62,9 @@ let package = Package(
         .testTarget(name: "PodvisorSecurityTests", dependencies: ["PodvisorSecurity", "PodvisorSpec"]),
         .testTarget(name: "PodvisorAutoscalerTests", dependencies: ["PodvisorAutoscaler", "PodvisorLinux"]),
         .testTarget(name: "PodvisorSupervisorTests", dependencies: ["PodvisorSupervisor", "PodvisorManifest"]),
-        .testTarget(name: "PodvisorPodTests", dependencies: ["PodvisorPod", "PodvisorManifest", "PodvisorLinux"]),
+        .testTarget(name: "PodvisorPodTests", dependencies: [
+            "PodvisorPod", "PodvisorManifest", "PodvisorLinux", "PodvisorEngine", "PodvisorSpec",
+        ]),
         .testTarget(name: "PodvisorLinuxTests", dependencies: ["PodvisorLinux"]),
         .testTarget(name: "PodvisorSpawnTests", dependencies: ["PodvisorSpawn", "PodvisorLinux"]),
         .testTarget(name: "PodvisorEngineTests", dependencies: ["PodvisorEngine", "PodvisorSpec", "PodvisorLinux", "PodvisorSecurity"]),

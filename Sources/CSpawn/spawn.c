@@ -321,8 +321,8 @@ static void pv_mount_one(const struct pv_spawn_plan *plan, int root_fd, const st
             if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0) pv_fail(plan, "mount", where);
             first = MS_BIND;
             bind = 1;
-        } else if (errno == EPERM && m->fstype && strcmp(m->fstype, "cgroup2") == 0) {
-            // Nor cgroup2 from a user namespace without its own cgroup namespace: bind the host's
+        } else if ((errno == EPERM || errno == EBUSY) && m->fstype && strcmp(m->fstype, "cgroup2") == 0) {
+            // Nor cgroup2 from a user namespace without its own cgroup namespace (EPERM; EBUSY on a v2 host): bind the host's
             // v2 tree (read-only with the default options), as runc does for rootless containers.
             struct statfs info;
             const char *v2 = statfs("/sys/fs/cgroup/unified", &info) == 0 && info.f_type == 0x63677270 ? "/sys/fs/cgroup/unified"

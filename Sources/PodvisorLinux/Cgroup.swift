@@ -166,6 +166,16 @@ public struct Cgroup: Sendable {
         }
         let wanted = required.union(optional.intersection(available))
         var movedSelf = false
+        // The no-internal-process rule, before the first write: a threaded controller (cpu, pids) enabled
+        // beside tasks would make our cgroup a thread root that then refuses domain controllers and even a
+        // leaf for us. So if our own cgroup (not the root, which is exempt) holds tasks and must delegate
+        // controllers that are not delegated yet, move ourselves into a leaf first.
+        let undelegated = wanted.subtracting(words(try read(boundary + "/cgroup.subtree_control")))
+        if isOwn, !undelegated.isEmpty, FileIO.exists(boundary + "/cgroup.type"),
+           !((try? readPids(boundary + "/cgroup.procs")) ?? []).isEmpty {
+            try moveSelfToLeaf(of: boundary)
+            movedSelf = true
+        }
         for dir in chain {
             let offered = dir == boundary ? available : words(try read(dir + "/cgroup.controllers"))
             let enabled = words(try read(dir + "/cgroup.subtree_control"))
@@ -176,7 +186,10 @@ public struct Cgroup: Sendable {
                         try FileIO.write(file, "+" + controller)
                         break
                     } catch {
-                        if error.errno == EBUSY && dir == boundary {
+                        // The no-internal-process rule: our own cgroup has tasks (EBUSY), or it became a
+                        // thread root when a threaded controller (cpu, pids) was enabled beside its tasks, and
+                        // then refuses domain controllers (EOPNOTSUPP). Either way: move ourselves to a leaf.
+                        if (error.errno == EBUSY || error.errno == EOPNOTSUPP) && dir == boundary {
                             if isOwn && !movedSelf {
                                 try moveSelfToLeaf(of: boundary)
                                 movedSelf = true
