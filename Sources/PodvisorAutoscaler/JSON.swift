@@ -1,3 +1,4 @@
+import PodvisorLinux
 /// Number formatting without Foundation.
 enum Format {
     /// `value` with exactly `decimals` digits after the point ("nan"/"inf" as such).
@@ -85,7 +86,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n): out += n.isFinite ? Format.compact(n) : "null"
-        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .string(let s): JSONString.write(s, to: &out)
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
@@ -97,7 +98,7 @@ public enum JSONValue: Sendable, Equatable {
             out += "{"
             for (i, (key, value)) in pairs.enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.writeString(key, to: &out)
+                JSONString.write(key, to: &out)
                 out += ":"
                 value.write(to: &out)
             }
@@ -105,26 +106,6 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
 
     // MARK: - Reading
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import PodvisorEngine
+import PodvisorLinux
 
 /// runc's global flags. They come before the subcommand (`podvisor --root R create ...`), as
 /// containerd's shim and conmon pass them; every subcommand includes this group to read them.
@@ -57,9 +58,9 @@ struct Globals {
         let line: String
         switch logFormat {
         case .json:
-            line = "{\"level\":\"\(level)\",\"msg\":\(JSONText.quote(message)),\"time\":\"\(Runtime.timestamp())\"}\n"
+            line = "{\"level\":\"\(level)\",\"msg\":\(JSONString.quote(message)),\"time\":\"\(Runtime.timestamp())\"}\n"
         case .text:
-            line = "time=\"\(Runtime.timestamp())\" level=\(level) msg=\(JSONText.quote(message))\n"
+            line = "time=\"\(Runtime.timestamp())\" level=\(level) msg=\(JSONString.quote(message))\n"
         }
         let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
@@ -89,27 +90,4 @@ enum FileHandleOutput {
 
     static func standardOutput(_ text: String) { write(1, text) }
     static func standardError(_ text: String) { write(2, text) }
-}
-
-enum JSONText {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }

@@ -298,7 +298,7 @@ struct PodRm: ParsableCommand {
             default:
                 break
             }
-            PodCleanup.remove(pod, store: store)
+            store.remove(pod)
         }
     }
 }
@@ -322,14 +322,6 @@ enum PodCleanup {
         FileHandleOutput.standardOutput("pod \(record.name): its supervisor had died; cleaned up\n")
     }
 
-    static func remove(_ name: String, store: PodStore) {
-        let logs = store.logsDirectory(name)
-        for entry in (try? FileIO.list(logs)) ?? [] { unlink(logs + "/" + entry) }
-        rmdir(logs)
-        let dir = store.directory(name)
-        for entry in (try? FileIO.list(dir)) ?? [] { unlink(dir + "/" + entry) }
-        rmdir(dir)
-    }
 }
 
 extension FileIO {

@@ -51,7 +51,7 @@ public struct PodStore: Sendable {
     }
 
     /// Removes the pod's directory: record, events, logs, socket.
-    func remove(_ name: String) {
+    public func remove(_ name: String) {
         let logs = logsDirectory(name)
         for entry in (try? FileIO.list(logs)) ?? [] { unlink(logs + "/" + entry) }
         rmdir(logs)
