@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "PodvisorSupervisor", dependencies: ["PodvisorManifest"]),
         .target(name: "PodvisorPod", dependencies: [
             "PodvisorManifest", "PodvisorSupervisor", "PodvisorSpawn", "PodvisorLinux", "PodvisorAutoscaler", "CLinux",
+            "PodvisorSecurity",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "PodvisorLinux", dependencies: ["CLinux"]),

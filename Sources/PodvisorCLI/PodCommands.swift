@@ -416,11 +416,8 @@ struct PodExec: ParsableCommand {
             guard let instance = pool.instances.first(where: { $0.pid != nil && $0.state == "running" }), let pid = instance.pid else {
                 throw CLIError("\(service) has no running instance")
             }
-            var plan = SpawnPlan(argv: command)
-            plan.environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                "PODVISOR_POD=\(pod)", "PODVISOR_SERVICE=\(service)", "PODVISOR_INSTANCE=\(instance.id)"]
-            plan.joinNamespaces = [NamespaceKind.pid, .network, .ipc, .uts, .cgroup, .mount].map { ($0, "/proc/\(pid)/ns/\($0.procName)") }
-            plan.cwd = "/"
+            var plan = try InstanceExec.plan(root: global.root, pod: pod, service: service, instancePID: pid, command: command)
+            plan.environment.append("PODVISOR_INSTANCE=\(instance.id)")
             let spawned: SpawnedProcess
             do { spawned = try Spawner.spawn(plan) } catch { throw CLIError("\(error)") }
             status = (try? spawned.process.wait()) ?? .exited(255)

@@ -87,6 +87,18 @@ extension ManifestParser {
         }
         if let n = f["depends_on"] { s.dependsOn = try stringList(n, f.path("depends_on")) }
         if let n = f["autoscale"] { s.autoscale = try autoscale(n, f.path("autoscale")) }
+        if let n = f["security"] {
+            let g = try fields(n, f.path("security"), ManifestKeys.security, what: "security settings")
+            if let m = g["seccomp"] { s.security.seccomp = try choice(m, g.path("seccomp"), SecuritySpec.Seccomp.self) }
+            if let m = g["capabilities"] { s.security.capabilities = try stringList(m, g.path("capabilities")) }
+            if let m = g["no_new_privileges"] {
+                switch try scalar(m, g.path("no_new_privileges"), "true or false") {
+                case "true": s.security.noNewPrivileges = true
+                case "false": s.security.noNewPrivileges = false
+                default: throw error(g.path("no_new_privileges"), m, "expected true or false")
+                }
+            }
+        }
         return s
     }
 

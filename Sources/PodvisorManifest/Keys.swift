@@ -6,13 +6,14 @@ public enum ManifestKeys {
     public static let supervision = ["strategy", "intensity", "period"]
     public static let service = [
         "name", "command", "args", "env", "cwd", "user", "rootfs", "replicas", "resources", "restart",
-        "backoff", "sockets", "readiness", "shutdown", "depends_on", "autoscale",
+        "backoff", "sockets", "readiness", "shutdown", "depends_on", "autoscale", "security",
     ]
     public static let replicas = ["min", "max", "initial"]
     public static let backoff = ["initial", "max", "multiplier"]
     public static let socket = ["name", "port", "protocol", "address", "backlog"]
     public static let readiness = ["tcp", "exec", "interval", "timeout"]
     public static let shutdown = ["signal", "timeout"]
+    public static let security = ["seccomp", "capabilities", "no_new_privileges"]
     public static let autoscale = [
         "metric", "target", "interval", "scale_up_window", "scale_down_window", "cooldown", "tolerance",
         "step_up", "step_down",
@@ -31,5 +32,6 @@ public enum ManifestKeys {
         ("services[].readiness", readiness),
         ("services[].shutdown", shutdown),
         ("services[].autoscale", autoscale),
+        ("services[].security", security),
     ]
 }

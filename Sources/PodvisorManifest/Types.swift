@@ -295,6 +295,7 @@ public struct ServiceSpec: Sendable, Equatable {
     /// Names of services started (and ready) before this one, stopped after it.
     public var dependsOn: [String]
     public var autoscale: AutoscaleSpec?
+    public var security = SecuritySpec()
 
     public init(name: String, command: [String], args: [String] = [], env: [String] = [], cwd: String = "/",
                 user: ServiceUser = .init(), rootfs: String? = nil, replicas: Replicas = .init(fixed: 1),
@@ -321,4 +322,24 @@ public struct ServiceSpec: Sendable, Equatable {
 
     /// command + args: the instance's argv.
     public var argv: [String] { command + args }
+}
+
+/// What confines an instance. Pods are confined by default: the default seccomp profile, runc's default
+/// capability set, no_new_privs. A service loosens that explicitly, in its manifest, where reviewers see it.
+public struct SecuritySpec: Sendable, Equatable, Hashable {
+    public enum Seccomp: String, Sendable, Equatable, Hashable, CaseIterable {
+        case `default`
+        case unconfined
+    }
+
+    public var seccomp: Seccomp = .default
+    /// Capability names (CAP_...); nil means runc's default set.
+    public var capabilities: [String]?
+    public var noNewPrivileges = true
+
+    public init(seccomp: Seccomp = .default, capabilities: [String]? = nil, noNewPrivileges: Bool = true) {
+        self.seccomp = seccomp
+        self.capabilities = capabilities
+        self.noNewPrivileges = noNewPrivileges
+    }
 }

@@ -14,6 +14,8 @@ struct InstanceLauncher {
     let defaultRootfs: String
     let store: PodStore
     let devNull: Int32
+    /// The service's confinement (capabilities, seccomp, no_new_privs); nil runs it unconfined.
+    var security: ServiceSecurity?
 
     static let maskedPaths = [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
@@ -32,7 +34,9 @@ struct InstanceLauncher {
     {
         let cgroup: Cgroup
         do {
-            try? Cgroup.open(location: poolCgroup.location.child(String(id.slot))).delete()  // a leftover of a killed predecessor
+            // A leftover of a predecessor whose cgroup could not be removed: one stat says whether there is one.
+            let previous = poolCgroup.location.child(String(id.slot))
+            if previous.directories.contains(where: FileIO.exists) { try? Cgroup.open(location: previous).delete() }
             cgroup = try poolCgroup.createChild(String(id.slot), resources: service.resources.cgroupResources)
         } catch {
             throw PodError("\(id): creating its cgroup: \(error)")
@@ -97,6 +101,7 @@ struct InstanceLauncher {
         plan.keepFDs = 3 + Int32(sockets.count)
         plan.dieWithParent = true
         plan.newSession = true
+        security?.apply(to: &plan)
         return plan
     }
 }

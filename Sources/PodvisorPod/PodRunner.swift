@@ -40,10 +40,15 @@ public final class PodRunner {
     var record: PodRecord
     var sandbox: Sandbox?
     var pools: [String: Pool] = [:]
+    /// Each service's confinement, compiled when the bundle is loaded.
+    let security: [String: ServiceSecurity]
     var instances: [InstanceID: Instance] = [:]
     var restarts: [InstanceID: Int] = [:]
     var control: ControlServer?
     var autoscaling: PodAutoscaling?
+    /// Pools whose instance list the sampler must refresh before its next sample (once per tick, not per
+    /// start: scaling a pool to 200 would otherwise reopen every instance's counter files 200 times).
+    var changedPools: Set<String> = []
     var metrics: PodMetrics?
     var stopPipe: [Int32] = [-1, -1]
     var signalFD: Int32 = -1
@@ -95,6 +100,12 @@ public final class PodRunner {
         self.bundle = bundle
         self.options = options
         store = PodStore(root: options.root)
+        var security: [String: ServiceSecurity] = [:]
+        for service in manifest.services {
+            security[service.name] = try ServiceSecurity(service, manifestFile: bundle + "/pod.yaml",
+                                                         cacheDirectory: options.root + "/seccomp-cache")
+        }
+        self.security = security
         core = Supervisor(manifest: manifest)
         record = PodRecord(name: manifest.name, release: manifest.release, bundle: bundle, created: Clock.timestamp(),
                            state: .starting, supervisorPID: getpid(), supervisorStartTime: ProcessInfo.startTime(of: getpid()))
@@ -264,6 +275,13 @@ public final class PodRunner {
     /// Samples the pools and applies the policy's changes through the supervisor (within the bounds).
     private func autoscale(now: Double) {
         guard let autoscaling, !core.isShuttingDown else { return }
+        if now >= autoscaling.nextSample {
+            for pool in changedPools {
+                let members = instances.filter { $0.key.pool == pool }.sorted { $0.key < $1.key }
+                autoscaling.setInstances(pool: pool, members.map { ($0.key.description, $0.value.cgroup.location) })
+            }
+            changedPools.removeAll()
+        }
         let (observations, decisions) = autoscaling.tick(now: now) { self.core.pool(named: $0)?.desired ?? 0 }
         if let metrics, !observations.isEmpty {
             var perPool: [String: Int] = [:]
@@ -279,11 +297,9 @@ public final class PodRunner {
         }
     }
 
-    /// Keeps the sampler's view of a pool's instances current (per-instance throttling).
+    /// The sampler's view of the pool's instances (per-instance throttling) is refreshed at its next tick.
     private func instancesChanged(_ pool: String) {
-        guard let autoscaling else { return }
-        let members = instances.filter { $0.key.pool == pool }.sorted { $0.key < $1.key }
-        autoscaling.setInstances(pool: pool, members.map { ($0.key.description, $0.value.cgroup.location) })
+        changedPools.insert(pool)
     }
 
     private func drainStopPipe() {
@@ -310,7 +326,7 @@ public final class PodRunner {
         let now = Clock.monotonic()
         do {
             let (process, cgroup) = try InstanceLauncher(manifest: manifest, bundle: bundle, defaultRootfs: options.defaultRootfs,
-                                                         store: store, devNull: devNull)
+                                                         store: store, devNull: devNull, security: security[id.pool])
                 .launch(id, service: pool.service, sockets: pool.sockets, sandbox: sandbox, poolCgroup: pool.cgroup)
             var instance = Instance(process: process, cgroup: cgroup, startedAt: now)
             if let readiness = pool.service.readiness {

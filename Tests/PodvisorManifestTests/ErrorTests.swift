@@ -27,7 +27,7 @@ import Testing
     @Test func unknownKeys() {
         #expect(failure("name: p\nrelease: r\ncolour: red\nservices: []\n") == #"/b/pod.yaml:3:1: colour: unknown key (expected one of: name, release, rootfs, hostname, resources, supervision, services)"#)
         #expect(failure(pod("  - name: a\n    command: /a\n    replicas: { min: 1, most: 2 }\n")) == #"/b/pod.yaml:6:25: services[0].replicas.most: unknown key (expected one of: min, max, initial)"#)
-        #expect(failure(pod("  - name: a\n    command: /a\n    dependsOn: [b]\n")) == #"/b/pod.yaml:6:5: services[0].dependsOn: unknown key (expected one of: name, command, args, env, cwd, user, rootfs, replicas, resources, restart, backoff, sockets, readiness, shutdown, depends_on, autoscale)"#)
+        #expect(failure(pod("  - name: a\n    command: /a\n    dependsOn: [b]\n")) == #"/b/pod.yaml:6:5: services[0].dependsOn: unknown key (expected one of: name, command, args, env, cwd, user, rootfs, replicas, resources, restart, backoff, sockets, readiness, shutdown, depends_on, autoscale, security)"#)
     }
 
     @Test func duplicateKey() {
@@ -115,5 +115,25 @@ import Testing
         #expect(throws: SpecError(file: "/nonexistent/pod.yaml", reason: "cannot open: No such file or directory")) {
             try PodManifest.load(bundle: "/nonexistent")
         }
+    }
+}
+
+@Suite struct SecurityBlockTests {
+    @Test func confinedByDefaultAndLoosenedExplicitly() throws {
+        let plain = try PodManifest.parse(yaml: pod("  - name: a\n    command: /a\n"), file: "/b/pod.yaml")
+        #expect(plain.services[0].security == SecuritySpec())
+        let loose = try PodManifest.parse(yaml: pod("""
+              - name: a
+                command: /a
+                security: { seccomp: unconfined, capabilities: [CAP_NET_BIND_SERVICE], no_new_privileges: false }
+
+            """), file: "/b/pod.yaml")
+        #expect(loose.services[0].security == SecuritySpec(seccomp: .unconfined, capabilities: ["CAP_NET_BIND_SERVICE"], noNewPrivileges: false))
+    }
+
+    @Test func badValuesNameTheKey() {
+        #expect(failure(pod("  - name: a\n    command: /a\n    security: { seccomp: off }\n")).contains("services[0].security.seccomp: \"off\""))
+        #expect(failure(pod("  - name: a\n    command: /a\n    security: { no_new_privileges: maybe }\n")).contains("services[0].security.no_new_privileges: \"maybe\": expected true or false"))
+        #expect(failure(pod("  - name: a\n    command: /a\n    security: { apparmor: x }\n")).contains("unknown key"))
     }
 }

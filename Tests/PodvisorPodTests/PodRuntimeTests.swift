@@ -469,3 +469,46 @@ struct PodRuntimeTests {
         #expect(pod.stop() == 0)
     }
 }
+
+/// Pods are confined by default (runc's capabilities, the default seccomp profile, no_new_privs), and a
+/// service loosens that only in its manifest.
+@Suite("Pod confinement", .enabled(if: canRunPods, skipReason))
+struct PodConfinementTests {
+    @Test func instancesAreConfinedUnlessTheManifestSaysOtherwise() throws {
+        let pod = try TestPod("confined") { name in """
+            name: \(name)
+            release: "1"
+            services:
+              - name: strict
+                command: [sh, -c, 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; exec sleep 1000']
+              - name: loose
+                command: [sh, -c, 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; exec sleep 1000']
+                security: { seccomp: unconfined, capabilities: [CAP_KILL], no_new_privileges: false }
+            """ }
+        defer { pod.remove() }
+        try #require(try pod.start() == nil)
+        let deadline = Date(timeIntervalSinceNow: bound)
+        while Date() < deadline, pod.log("strict.0").count < 3 || pod.log("loose.0").count < 3 { usleep(20_000) }
+        #expect(pod.log("strict.0") == "CapEff:\t00000000a80425fb\nNoNewPrivs:\t1\nSeccomp:\t2\n")
+        #expect(pod.log("loose.0") == "CapEff:\t0000000000000020\nNoNewPrivs:\t0\nSeccomp:\t0\n")
+        #expect(pod.stop() == 0)
+    }
+
+    @Test func anUnknownCapabilityFailsBeforeAnythingExists() throws {
+        let pod = try TestPod("badcap") { name in """
+            name: \(name)
+            release: "1"
+            services:
+              - name: a
+                command: [sleep, "1000"]
+                security: { capabilities: [CAP_FLY] }
+            """ }
+        defer { pod.remove() }
+        #expect {
+            _ = try PodRunner(bundle: pod.bundle, options: .init(root: pod.root, defaultRootfs: defaultRootfs))
+        } throws: { error in
+            "\(error)".contains("services.a.security.capabilities") && "\(error)".contains("CAP_FLY")
+        }
+        #expect(!FileManager.default.fileExists(atPath: pod.root + "/pods/" + pod.name))
+    }
+}
