@@ -1,3 +1,4 @@
+import Glibc
 import PodvisorManifest
 import PodvisorSecurity
 import PodvisorSpawn
@@ -20,8 +21,11 @@ struct ServiceSecurity {
             masks = try CapabilityParser.masks(sets, file: manifestFile)
             switch service.security.seccomp {
             case .default:
-                seccomp = try SeccompCompiler.compile(DefaultProfile.seccomp(for: names), file: manifestFile,
-                                                      cacheDirectory: cacheDirectory)
+                // Native architecture only: a third of the filter the three x86 ABIs need (every instance loads
+                // it, and the kernel validates and compiles it each time), and other ABIs' syscalls fail.
+                var profile = DefaultProfile.seccomp(for: names)
+                if let native = Self.nativeArchitecture { profile.architectures = [native] }
+                seccomp = try SeccompCompiler.compile(profile, file: manifestFile, cacheDirectory: cacheDirectory)
             case .unconfined:
                 seccomp = nil
             }
@@ -34,6 +38,14 @@ struct ServiceSecurity {
                                       inheritable: all.inheritable, ambient: all.ambient)
         noNewPrivileges = service.security.noNewPrivileges
     }
+
+    static let nativeArchitecture: String? = {
+        var name = utsname()
+        uname(&name)
+        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return ["x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64", "riscv64": "SCMP_ARCH_RISCV64",
+                "s390x": "SCMP_ARCH_S390X", "ppc64le": "SCMP_ARCH_PPC64LE"][machine]
+    }()
 
     func apply(to plan: inout SpawnPlan) {
         plan.capabilities = capabilities
