@@ -11,6 +11,8 @@ final class PodAutoscaling {
     let recorder: Recorder?
     let interval: Double
     let poolNames: [String]
+    /// Whether the pools' memory.high can be tuned (memory lives in cgroup v2).
+    let memoryInV2: Bool
     private(set) var nextSample: Double
 
     /// nil when no service autoscales and nothing is to be recorded or exported.
@@ -25,14 +27,20 @@ final class PodAutoscaling {
             guard let pool = pools[service.name] else { continue }
             sampler.addPool(service.name, location: pool.cgroup.location).listenerFDs = service.autoscale?.metric == .acceptQueue ? pool.listeners : []
         }
+        // memory.high (senpai-style) needs memory in cgroup v2: a unified host, where the pod has no v1 memory.
+        memoryInV2 = podCgroup.location.v2 != nil && podCgroup.location.v1["memory"] == nil
         var poolPolicies: [String: PoolPolicy] = [:]
         for service in scaled {
             guard let spec = service.autoscale else { continue }
-            poolPolicies[service.name] = PoolPolicy(
+            var pool = PoolPolicy(
                 target: Self.target(spec), minReplicas: service.replicas.min, maxReplicas: service.replicas.max,
                 maxStepUp: spec.stepUp, maxStepDown: spec.stepDown, upWindow: spec.scaleUpWindow.seconds,
                 downWindow: spec.scaleDownWindow.seconds, cooldown: spec.cooldown.seconds, tolerance: spec.tolerance,
                 instanceCores: service.resources.cpu.map { Double($0) / 1000 })
+            if memoryInV2, let memory = service.resources.memory {
+                pool.memoryHigh = MemoryHighPolicy(maxBytes: memory * Int64(service.replicas.max))
+            }
+            poolPolicies[service.name] = pool
         }
         policy = ScalingPolicy(pools: poolPolicies, pod: PodPolicy(budgetCores: manifest.resources.cpu.map { Double($0) / 1000 }))
         do { recorder = try recordPath.map { path throws(SystemError) in try Recorder(path: path, truncate: true) } } catch {

@@ -288,6 +288,15 @@ public final class PodRunner {
             for (id, count) in restarts { perPool[id.pool, default: 0] += count }
             metrics.update(observations, restarts: perPool)
         }
+        for decision in decisions {
+            guard let high = decision.memoryHigh, let v2 = pools[decision.pool]?.cgroup.location.v2 else { continue }
+            // Senpai-style: the pool's memory.high bounds its instances together; squeezed while reclaim is cheap.
+            do { try FileIO.write(v2 + "/memory.high", String(high.to)) } catch {
+                emit("autoscale-refused", "\(decision.pool): memory.high \(high.to): \(error)")
+                continue
+            }
+            emit("autoscale", decision.description)
+        }
         for decision in decisions where decision.from != decision.to {
             emit("autoscale", decision.description)
             metrics?.countDecision(decision)
