@@ -44,30 +44,14 @@ int pv_close_range(unsigned int first, unsigned int last, unsigned int flags) {
     return (int)syscall(SYS_close_range, first, last, flags);
 }
 
-int pv_sigchld_number(void) { return SIGCHLD; }
 
-int pv_sigmask_block_all(sigset_t *old) {
-    sigset_t all;
-    sigfillset(&all);
-    return pthread_sigmask(SIG_BLOCK, &all, old);
-}
-
-int pv_sigmask_restore(const sigset_t *old) { return pthread_sigmask(SIG_SETMASK, old, NULL); }
 
 int pv_sigrtmin(void) { return SIGRTMIN; }
 int pv_sigrtmax(void) { return SIGRTMAX; }
 
-int pv_wait_exited(int status) { return WIFEXITED(status); }
-int pv_wait_exitstatus(int status) { return WEXITSTATUS(status); }
-int pv_wait_signaled(int status) { return WIFSIGNALED(status); }
-int pv_wait_termsig(int status) { return WTERMSIG(status); }
 
 int pv_open(const char *path, int flags, unsigned int mode) { return open(path, flags, (mode_t)mode); }
-int pv_openat(int dirfd, const char *path, int flags, unsigned int mode) {
-    return openat(dirfd, path, flags, (mode_t)mode);
-}
 int pv_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
-int pv_ioctl_int(int fd, unsigned long request, int *arg) { return ioctl(fd, request, arg); }
 int pv_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 #include <sys/signalfd.h>

@@ -15,7 +15,6 @@ public enum CgroupError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidPath(String, reason: String)
     /// An absolute cgroupsPath that would leave our own cgroup in a hierarchy that belongs to someone else
     /// (on the project's hybrid hosts: the memory cgroup the machine's management put us in).
-    case outsideOwnCgroup(path: String, controller: String, own: String)
     /// The resources need a controller that no hierarchy offers below our own cgroup.
     case controllerUnavailable(controller: String, directory: String)
     /// The request has no meaning on this host's cgroup layout (e.g. memory.high on cgroup v1).
@@ -40,9 +39,6 @@ public enum CgroupError: Error, Sendable, Equatable, CustomStringConvertible {
             return "no cgroup hierarchy is mounted (/proc/self/mountinfo lists neither cgroup2 nor cgroup)"
         case .invalidPath(let path, let reason):
             return "invalid cgroups path \"\(path)\": \(reason)"
-        case .outsideOwnCgroup(let path, let controller, let own):
-            return "cgroups path \"\(path)\" is outside our own \(controller) cgroup \(own); on this host that hierarchy "
-                + "belongs to the machine's management, so only paths below \(own) (or a relative path) are allowed"
         case .controllerUnavailable(let controller, let directory):
             return "cgroup controller \"\(controller)\" is not available in \(directory)/cgroup.controllers"
         case .unsupported(let what):

@@ -12,23 +12,12 @@ int pv_pidfd_send_signal(int pidfd, int sig, unsigned int flags);
 /// waitid(P_PIDFD, pidfd, ...): returns 0 and fills status/code (CLD_EXITED, CLD_KILLED...).
 int pv_pidfd_wait(int pidfd, int options, int *out_code, int *out_status, pid_t *out_pid);
 int pv_close_range(unsigned int first, unsigned int last, unsigned int flags);
-int pv_sigchld_number(void);
-/// Blocks signals in this thread's mask and returns the old mask in *old (for signal forwarding).
-int pv_sigmask_block_all(sigset_t *old);
-int pv_sigmask_restore(const sigset_t *old);
 /// Real-time signal numbers are not constants in glibc.
 int pv_sigrtmin(void);
 int pv_sigrtmax(void);
-/// WIFEXITED & co. are macros.
-int pv_wait_exited(int status);
-int pv_wait_exitstatus(int status);
-int pv_wait_signaled(int status);
-int pv_wait_termsig(int status);
-/// mkfifo/open helpers that take flags as int (Swift's open is variadic).
+/// open(2) with its flags as an int (Swift's open is variadic).
 int pv_open(const char *path, int flags, unsigned int mode);
-int pv_openat(int dirfd, const char *path, int flags, unsigned int mode);
 int pv_fcntl_setfd(int fd, int flags);
-int pv_ioctl_int(int fd, unsigned long request, int *arg);
 int pv_pipe2(int fds[2], int flags);
 /// Blocks the signals a foreground `run` forwards to its container and returns a signalfd for them.
 int pv_forwarding_signalfd(void);
