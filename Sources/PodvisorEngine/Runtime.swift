@@ -133,13 +133,15 @@ public struct Runtime: Sendable {
         let record = try store.load(id)
         let status = self.status(of: record)
         guard status == .created else { throw .wrongStatus(id: id, status: status, operation: "start") }
+        // The pidfd first: opening the fifo releases the init, and a short payload may have exited and been
+        // reaped by its parent (the caller's shim) before a pidfd_open after it.
+        let process: PidFD
+        do { process = try PidFD.open(record.pid) } catch { throw .system(error) }
+        defer { process.close() }
         let fifo = store.fifoPath(id)
         let reader = pv_open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0)
         if reader < 0 { throw .system(SystemError("open", fifo)) }
         defer { close(reader) }
-        let process: PidFD
-        do { process = try PidFD.open(record.pid) } catch { throw .system(error) }
-        defer { process.close() }
         // The init writes one byte once it sees a reader; if it dies instead, its pidfd polls readable.
         var fds = [pollfd(fd: reader, events: Int16(POLLIN), revents: 0), pollfd(fd: process.fd, events: Int16(POLLIN), revents: 0)]
         while true {
