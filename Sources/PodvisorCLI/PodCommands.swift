@@ -261,7 +261,10 @@ struct PodStop: ParsableCommand {
                 FileHandleOutput.standardOutput("pod \(pod) is already \(store.liveState(of: record).rawValue)\n")
                 return
             }
-            if store.liveState(of: record) == .lost { return try PodCleanup.removeLost(record, store: store) }
+            if store.liveState(of: record) == .lost {
+                try store.cleanUpLost(record)
+                return FileHandleOutput.standardOutput("pod \(record.name): its supervisor had died; cleaned up\n")
+            }
             var failure: String?
             try PodClient(root: global.root, name: pod).request(ControlRequest(op: .stop)) { reply in
                 guard reply.event == nil else { return true }
@@ -294,42 +297,13 @@ struct PodRm: ParsableCommand {
                 guard force else { throw CLIError("pod \(pod) is running: stop it first, or use --force") }
                 try PodStop.parse(["--root", global.root, pod]).run()
             case .lost:
-                try PodCleanup.removeLost(record, store: store)
+                try store.cleanUpLost(record)
+                FileHandleOutput.standardOutput("pod \(record.name): its supervisor had died; cleaned up\n")
             default:
                 break
             }
             store.remove(pod)
         }
-    }
-}
-
-/// Cleaning up after a supervisor that died: its pod's processes died with it (the sandbox's pid 1 has
-/// a death signal), but its cgroups remain until someone removes them.
-enum PodCleanup {
-    static func removeLost(_ record: PodRecord, store: PodStore) throws {
-        if let sandbox = record.sandboxPID, ProcessInfo.isRunning(sandbox, startTime: nil),
-           let process = try? PidFD.open(sandbox) {
-            _ = try? process.signal(SIGKILL)
-            process.close()
-        }
-        if let cgroup = record.cgroup {
-            try Cgroup.open(location: CgroupLocation(v2: cgroup.v2, v1: cgroup.v1, prunable: cgroup.prunable)).delete()
-        }
-        var cleaned = record
-        cleaned.state = .failed
-        cleaned.failure = cleaned.failure ?? "its supervisor (pid \(record.supervisorPID)) died; the pod was cleaned up"
-        FileIO.writeAtomicallyIgnoringErrors(store.recordPath(record.name), cleaned)
-        FileHandleOutput.standardOutput("pod \(record.name): its supervisor had died; cleaned up\n")
-    }
-
-}
-
-extension FileIO {
-    static func writeAtomicallyIgnoringErrors<T: Encodable>(_ path: String, _ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(value) else { return }
-        try? writeAtomically(path, String(decoding: data, as: UTF8.self) + "\n")
     }
 }
 

@@ -67,4 +67,22 @@ public struct PodStore: Sendable {
         _ = line.withUTF8 { write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
+
+    /// After a supervisor died: its pod's processes died with it (the sandbox's pid 1 has a death signal),
+    /// but the pod's cgroups remain. Removes them and records the pod as failed.
+    public func cleanUpLost(_ record: PodRecord) throws(PodError) {
+        if let sandbox = record.sandboxPID, ProcessInfo.isRunning(sandbox, startTime: nil), let process = try? PidFD.open(sandbox) {
+            _ = try? process.signal(SIGKILL)
+            process.close()
+        }
+        if let cgroup = record.cgroup {
+            do { try Cgroup.open(location: CgroupLocation(v2: cgroup.v2, v1: cgroup.v1, prunable: cgroup.prunable)).delete() } catch {
+                throw PodError("cleaning up pod \(record.name): \(error)")
+            }
+        }
+        var cleaned = record
+        cleaned.state = .failed
+        cleaned.failure = cleaned.failure ?? "its supervisor (pid \(record.supervisorPID)) died; the pod was cleaned up"
+        save(cleaned)
+    }
 }
