@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import PodvisorLinux
 
 /// A pod's lifecycle as its supervisor reports it.
 public enum PodState: String, Codable, Sendable {
@@ -41,6 +42,24 @@ public struct PodEvent: Codable, Sendable, Equatable {
         self.kind = kind
         self.message = message
         self.instance = instance
+    }
+
+    /// The event as one JSON line (sorted keys, as JSONEncoder writes them), without Foundation's encoder:
+    /// the supervisor writes a few per instance start.
+    public var jsonLine: String {
+        var out = "{"
+        if let instance {
+            out += "\"instance\":"
+            JSONString.write(instance, to: &out)
+            out += ","
+        }
+        out += "\"kind\":"
+        JSONString.write(kind, to: &out)
+        out += ",\"message\":"
+        JSONString.write(message, to: &out)
+        out += ",\"time\":"
+        JSONString.write(time, to: &out)
+        return out + "}\n"
     }
 }
 

@@ -53,6 +53,7 @@ public final class PodRunner {
     var stopPipe: [Int32] = [-1, -1]
     var signalFD: Int32 = -1
     var devNull: Int32 = -1
+    var eventLog: Int32 = -1
     var announcedReady = false
     var finished: String?? = nil
     /// Called once: when every pool's initial instances are ready, or with the reason the start failed.
@@ -64,6 +65,12 @@ public final class PodRunner {
         let service: ServiceSpec
         let cgroup: Cgroup
         let sockets: [Int32]
+        /// Holds the pool's root view (its mount namespace), which instances join.
+        let view: PidFD
+    }
+
+    var launcher: InstanceLauncher {
+        InstanceLauncher(manifest: manifest, bundle: bundle, defaultRootfs: options.defaultRootfs, store: store, devNull: devNull)
     }
 
     struct Instance {
@@ -138,6 +145,7 @@ public final class PodRunner {
     private func setUp() throws(PodError) {
         try store.claim(manifest.name)
         store.save(record)
+        eventLog = store.openEventLog(manifest.name)
         devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard pv_pipe2(&stopPipe, O_CLOEXEC | O_NONBLOCK) == 0 else { throw PodError("pipe: \(String(cString: strerror(errno)))") }
         if options.handleSignals { signalFD = pv_forwarding_signalfd() }
@@ -150,12 +158,17 @@ public final class PodRunner {
                                         prunable: sandbox.cgroup.location.prunable)
         for service in manifest.startOrder {
             let sockets = try sandbox.openSockets(service.sockets, service: service.name)
-            do {
-                let cgroup = try sandbox.cgroup.createChild(service.name, resources: CgroupResources())
-                pools[service.name] = Pool(service: service, cgroup: cgroup, sockets: sockets)
-            } catch {
+            let cgroup: Cgroup
+            do { cgroup = try sandbox.cgroup.createChild(service.name, resources: CgroupResources()) } catch {
                 sockets.forEach { close($0) }
                 throw PodError("creating the cgroup of \(service.name): \(error)")
+            }
+            do {
+                let view = try launcher.launchView(service: service, sandbox: sandbox, poolCgroup: cgroup)
+                pools[service.name] = Pool(service: service, cgroup: cgroup, sockets: sockets, view: view)
+            } catch {
+                sockets.forEach { close($0) }
+                throw error
             }
         }
         autoscaling = try PodAutoscaling(manifest: manifest, podCgroup: sandbox.cgroup,
@@ -177,7 +190,12 @@ public final class PodRunner {
             try? instance.cgroup.delete()
             instances[id] = nil
         }
-        for pool in pools.values { pool.sockets.forEach { close($0) } }
+        for pool in pools.values {
+            pool.sockets.forEach { close($0) }
+            _ = try? pool.view.signal(SIGKILL)
+            _ = try? pool.view.wait()
+            pool.view.close()
+        }
         sandbox?.destroy()
         sandbox = nil
         record.state = failure == nil ? .stopped : .failed
@@ -190,7 +208,7 @@ public final class PodRunner {
         } else {
             store.save(record)
         }
-        for fd in stopPipe + [signalFD, devNull] where fd >= 0 { close(fd) }
+        for fd in stopPipe + [signalFD, devNull, eventLog] where fd >= 0 { close(fd) }
     }
 
     // MARK: - The loop
@@ -334,9 +352,10 @@ public final class PodRunner {
         guard let pool = pools[id.pool], let sandbox else { return }
         let now = Clock.monotonic()
         do {
-            let (process, cgroup) = try InstanceLauncher(manifest: manifest, bundle: bundle, defaultRootfs: options.defaultRootfs,
-                                                         store: store, devNull: devNull, security: security[id.pool])
-                .launch(id, service: pool.service, sockets: pool.sockets, sandbox: sandbox, poolCgroup: pool.cgroup)
+            var launcher = self.launcher
+            launcher.security = security[id.pool]
+            let (process, cgroup) = try launcher.launch(id, service: pool.service, sockets: pool.sockets, sandbox: sandbox,
+                                                        poolCgroup: pool.cgroup, view: pool.view)
             var instance = Instance(process: process, cgroup: cgroup, startedAt: now)
             if let readiness = pool.service.readiness {
                 instance.probe = Probe(nextAttempt: now, deadline: now + readiness.timeout.seconds)
@@ -464,7 +483,10 @@ public final class PodRunner {
         let event = PodEvent(time: Clock.timestamp(), kind: kind, message: message, instance: instance?.description)
         eventHistory.append(event)
         if eventHistory.count > 10_000 { eventHistory.removeFirst(eventHistory.count - 10_000) }
-        store.appendEvent(manifest.name, event)
+        if eventLog >= 0 {
+            var line = event.jsonLine
+            _ = line.withUTF8 { write(eventLog, $0.baseAddress, $0.count) }
+        }
         control?.broadcast(event)
         onEvent?(event)
     }

@@ -60,12 +60,9 @@ public struct PodStore: Sendable {
         rmdir(dir)
     }
 
-    func appendEvent(_ name: String, _ event: PodEvent) {
-        let fd = open(eventsPath(name), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        var line = JSONLine.encode(event)
-        _ = line.withUTF8 { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
+    /// events.jsonl, opened once for the supervisor's lifetime (it writes a few lines per instance start).
+    func openEventLog(_ name: String) -> Int32 {
+        open(eventsPath(name), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
     }
 
     /// After a supervisor died: its pod's processes died with it (the sandbox's pid 1 has a death signal),
