@@ -39,6 +39,14 @@ public enum Spawner {
         _ plan: SpawnPlan,
         place: (_ pid: Int32, _ placedByClone: Bool) throws -> Void = { _, _ in }
     ) throws(SpawnError) -> SpawnedProcess {
+        var plan = plan
+        let restorePidNamespace = enterPidNamespaceForChildren(&plan)
+        defer {
+            if restorePidNamespace >= 0 {
+                _ = pv_setns(restorePidNamespace, 0x2000_0000)  // CLONE_NEWPID
+                close(restorePidNamespace)
+            }
+        }
         let sync = try socketPair()
         let report = try pipePair()
         let joinFDs = try openNamespaces(plan.joinNamespaces)
@@ -70,6 +78,25 @@ public enum Spawner {
             if let systemError = error as? SystemError { throw .system(systemError) }
             throw .setup(String(describing: error))
         }
+    }
+
+    /// A joined pid namespace applies to children only. Rather than having the child clone once more into it,
+    /// this thread's next child is sent there directly: setns(CLONE_NEWPID) changes only the calling thread's
+    /// pid_ns_for_children (the process's own pid namespace is unchanged), and `spawn` restores it after the
+    /// clone. Not with a user namespace to join first (its rights are needed to enter) or a new time namespace.
+    /// Returns the fd that restores the thread's namespace for children, or -1 when nothing changed.
+    private static func enterPidNamespaceForChildren(_ plan: inout SpawnPlan) -> Int32 {
+        guard let index = plan.joinNamespaces.firstIndex(where: { $0.kind == .pid }),
+              !plan.joinNamespaces.contains(where: { $0.kind == .user }), !plan.newNamespaces.contains(.time) else { return -1 }
+        let own = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC)
+        let target = open(plan.joinNamespaces[index].path, O_RDONLY | O_CLOEXEC)
+        defer { if target >= 0 { close(target) } }
+        guard own >= 0, target >= 0, pv_setns(target, 0x2000_0000) == 0 else {
+            if own >= 0 { close(own) }
+            return -1  // the child joins it itself, as before
+        }
+        plan.joinNamespaces.remove(at: index)
+        return own
     }
 
     // MARK: - Parent side of the handshake
