@@ -337,6 +337,7 @@ struct PodLogs: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print the output of a pod's instances.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .shortAndLong, help: "Keep printing new output.") var follow = false
+    @Flag(help: "JSON lines: {\"instance\": ..., \"line\": ...}.") var json = false
     @Argument var pod: String
     @Argument var service: String?
 
@@ -363,7 +364,11 @@ struct PodLogs: ParsableCommand {
                     offsets[file] = end
                     let lines = chunk.split(separator: "\n", omittingEmptySubsequences: false)
                     for line in lines.dropLast(chunk.hasSuffix("\n") ? 1 : 0) {
-                        FileHandleOutput.standardOutput("\(instance.padding(10)) | \(line)\n")
+                        if json {
+                            FileHandleOutput.standardOutput("{\"instance\":\(JSONString.quote(instance)),\"line\":\(JSONString.quote(String(line)))}\n")
+                        } else {
+                            FileHandleOutput.standardOutput("\(instance.padding(10)) | \(line)\n")
+                        }
                     }
                 }
                 if follow { usleep(200_000) }

@@ -34,6 +34,11 @@ struct PodRuntimeTests {
         // The client runs once and exits 0 (transient: not restarted): its log is complete then.
         try #require(events.next("exited", instance: "client.0") != nil, "the client did not finish")
         #expect(pod.log("client.0") == "got: hi\n")
+        // The same output through the CLI, for scripts.
+        if cliBinary != nil {
+            let logs = try cli(["--root", pod.root, "pod", "logs", "--json", pod.name, "client"])
+            #expect(logs.out == "{\"instance\":\"client.0\",\"line\":\"got: hi\"}\n")
+        }
         // The server listens in the pod's network namespace, and only there.
         let sandbox = try #require(pod.record()?.sandboxPID)
         #expect(listeningSockets(inNamespaceOf: sandbox).contains { $0.port == port })
