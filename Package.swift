@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "PodvisorManifest", dependencies: ["PodvisorSpec", .product(name: "Yams", package: "Yams")]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .target(name: "PodvisorSecurity", dependencies: ["CSeccomp", "CCap", "PodvisorSpec"]),
+        .target(name: "PodvisorSecurity", dependencies: ["CSeccomp", "CCap", "PodvisorSpec", "PodvisorSpawn"]),
         .target(name: "PodvisorAutoscaler", dependencies: ["PodvisorLinux"]),
         .target(name: "PodvisorSupervisor", dependencies: ["PodvisorManifest"]),
         .target(name: "PodvisorPod", dependencies: [

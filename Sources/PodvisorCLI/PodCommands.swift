@@ -317,13 +317,9 @@ struct PodEvents: ParsableCommand {
         try reporting(global.globals) {
             let store = PodStore(root: global.root)
             let record = try store.load(pod)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             if store.liveState(of: record) == .running || store.liveState(of: record) == .starting {
                 try PodClient(root: global.root, name: pod).request(ControlRequest(op: .events, follow: follow)) { reply in
-                    if let event = reply.event, let data = try? encoder.encode(event) {
-                        FileHandleOutput.standardOutput(String(decoding: data, as: UTF8.self) + "\n")
-                    }
+                    if let event = reply.event { FileHandleOutput.standardOutput(event.jsonLine) }
                     return reply.event != nil
                 }
             } else {

@@ -61,10 +61,7 @@ struct ContainerPlan {
     /// parent once per create; the child only loads the bytes.
     private static func addSecurity(process: OCIProcess, seccomp: OCISeccomp?, cache: String?, to plan: inout SpawnPlan, file: String) throws(EngineError) {
         do {
-            if let masks = try CapabilityParser.masks(process.capabilities, file: file) {
-                plan.capabilities = CapabilitySets(bounding: masks.bounding, effective: masks.effective, permitted: masks.permitted,
-                                                   inheritable: masks.inheritable, ambient: masks.ambient)
-            }
+            if let sets = try CapabilityParser.masks(process.capabilities, file: file) { plan.capabilities = sets }
             if let seccomp {
                 let compiled = try SeccompCompiler.compile(seccomp, file: file, cacheDirectory: cache)
                 plan.seccompProgram = compiled.program

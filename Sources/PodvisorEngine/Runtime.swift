@@ -176,7 +176,7 @@ public struct Runtime: Sendable {
     func status(of record: ContainerRecord) -> ContainerStatus {
         guard ProcessInfo.isRunning(record.pid, startTime: record.startTime) else { return .stopped }
         if FileIO.exists(store.fifoPath(record.id)) { return .created }
-        if let v2 = record.cgroup?.v2, (try? FileIO.read(v2 + "/cgroup.events"))?.contains("frozen 1") == true { return .paused }
+        if let location = record.cgroup, Cgroup.open(location: location).isFrozen { return .paused }
         return .running
     }
 

@@ -289,31 +289,22 @@ public struct Cgroup: Sendable {
 
     /// Freezes every process: cgroup.freeze 1 (v2), waiting for "frozen 1" in cgroup.events by poll(POLLPRI);
     /// on legacy hosts freezer.state FROZEN, re-read until the kernel reports FROZEN (v1 has no notification).
-    public func freeze(timeout: Double = 10) throws(CgroupError) {
-        if let v2 = location.v2 {
-            try Cgroup.write(v2 + "/cgroup.freeze", "1")
-            try Cgroup.waitForEvent(v2 + "/cgroup.events", key: "frozen", value: 1, timeout: timeout)
-        } else if let dir = location.v1["freezer"] {
-            try Cgroup.write(dir + "/freezer.state", "FROZEN")
-            try Cgroup.waitUntil(timeout: timeout, "\(dir)/freezer.state to read FROZEN") { () throws(CgroupError) in
-                try Cgroup.read(dir + "/freezer.state").cgroupTrimmed() == "FROZEN"
-            }
-        } else {
-            throw .unsupported("freeze without a v2 directory or a v1 freezer directory")
-        }
-    }
+    public func freeze(timeout: Double = 10) throws(CgroupError) { try setFrozen(true, timeout: timeout) }
 
-    public func thaw(timeout: Double = 10) throws(CgroupError) {
+    public func thaw(timeout: Double = 10) throws(CgroupError) { try setFrozen(false, timeout: timeout) }
+
+    private func setFrozen(_ frozen: Bool, timeout: Double) throws(CgroupError) {
         if let v2 = location.v2 {
-            try Cgroup.write(v2 + "/cgroup.freeze", "0")
-            try Cgroup.waitForEvent(v2 + "/cgroup.events", key: "frozen", value: 0, timeout: timeout)
+            try Cgroup.write(v2 + "/cgroup.freeze", frozen ? "1" : "0")
+            try Cgroup.waitForEvent(v2 + "/cgroup.events", key: "frozen", value: frozen ? 1 : 0, timeout: timeout)
         } else if let dir = location.v1["freezer"] {
-            try Cgroup.write(dir + "/freezer.state", "THAWED")
-            try Cgroup.waitUntil(timeout: timeout, "\(dir)/freezer.state to read THAWED") { () throws(CgroupError) in
-                try Cgroup.read(dir + "/freezer.state").cgroupTrimmed() == "THAWED"
+            let state = frozen ? "FROZEN" : "THAWED"
+            try Cgroup.write(dir + "/freezer.state", state)
+            try Cgroup.waitUntil(timeout: timeout, "\(dir)/freezer.state to read \(state)") { () throws(CgroupError) in
+                try Cgroup.read(dir + "/freezer.state").cgroupTrimmed() == state
             }
         } else {
-            throw .unsupported("thaw without a v2 directory or a v1 freezer directory")
+            throw .unsupported("\(frozen ? "freeze" : "thaw") without a v2 directory or a v1 freezer directory")
         }
     }
 

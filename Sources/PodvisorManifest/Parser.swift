@@ -58,26 +58,9 @@ private func yamlSyntaxError(_ error: YamlError, file: String) -> SpecError {
 
 /// Reads a whole file as UTF-8 with errno-precise errors.
 func readTextFile(_ path: String) throws(SpecError) -> String {
-    func failure(_ what: String) -> SpecError {
-        let code = errno
-        return SpecError(file: path, reason: "\(what): \(String(cString: strerror(code)))")
-    }
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw failure("cannot open") }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw failure("cannot read")
-        }
-        if n == 0 { break }
-        bytes += chunk[0..<n]
-        if bytes.count > 16 << 20 { throw SpecError(file: path, reason: "larger than 16 MiB") }
-    }
-    guard let text = String(validating: bytes, as: UTF8.self) else {
+    let bytes = try readSpecFile(path)
+    if bytes.count > 16 << 20 { throw SpecError(file: path, reason: "larger than 16 MiB") }
+    guard let text = String(validating: Array(bytes), as: UTF8.self) else {
         throw SpecError(file: path, reason: "not valid UTF-8")
     }
     return text

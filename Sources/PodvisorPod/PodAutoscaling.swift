@@ -32,15 +32,7 @@ final class PodAutoscaling {
         var poolPolicies: [String: PoolPolicy] = [:]
         for service in scaled {
             guard let spec = service.autoscale else { continue }
-            var pool = PoolPolicy(
-                target: Self.target(spec), minReplicas: service.replicas.min, maxReplicas: service.replicas.max,
-                maxStepUp: spec.stepUp, maxStepDown: spec.stepDown, upWindow: spec.scaleUpWindow.seconds,
-                downWindow: spec.scaleDownWindow.seconds, cooldown: spec.cooldown.seconds, tolerance: spec.tolerance,
-                instanceCores: service.resources.cpu.map { Double($0) / 1000 })
-            if memoryInV2, let memory = service.resources.memory {
-                pool.memoryHigh = MemoryHighPolicy(maxBytes: memory * Int64(service.replicas.max))
-            }
-            poolPolicies[service.name] = pool
+            poolPolicies[service.name] = Self.policy(service, spec, memoryInV2: memoryInV2)
         }
         policy = ScalingPolicy(pools: poolPolicies, pod: PodPolicy(budgetCores: manifest.resources.cpu.map { Double($0) / 1000 }))
         do { recorder = try recordPath.map { path throws(SystemError) in try Recorder(path: path, truncate: true) } } catch {
@@ -56,17 +48,26 @@ final class PodAutoscaling {
             return
         }
         let spec = service.autoscale ?? AutoscaleSpec()
-        var pool = policy.pools[service.name] ?? PoolPolicy(
-            target: Self.target(spec), minReplicas: service.replicas.min, maxReplicas: service.replicas.max,
-            maxStepUp: spec.stepUp, maxStepDown: spec.stepDown, upWindow: spec.scaleUpWindow.seconds,
-            downWindow: spec.scaleDownWindow.seconds, cooldown: spec.cooldown.seconds, tolerance: spec.tolerance,
-            instanceCores: service.resources.cpu.map { Double($0) / 1000 })
+        var pool = policy.pools[service.name] ?? Self.policy(service, spec, memoryInV2: memoryInV2)
         if let target {
             var changed = spec
             changed.target = target
             pool.target = Self.target(changed)
         }
         policy.pools[service.name] = pool
+    }
+
+    /// A service's autoscale block as the policy's configuration; memory.high is steered where memory is in v2.
+    static func policy(_ service: ServiceSpec, _ spec: AutoscaleSpec, memoryInV2: Bool) -> PoolPolicy {
+        var pool = PoolPolicy(
+            target: target(spec), minReplicas: service.replicas.min, maxReplicas: service.replicas.max,
+            maxStepUp: spec.stepUp, maxStepDown: spec.stepDown, upWindow: spec.scaleUpWindow.seconds,
+            downWindow: spec.scaleDownWindow.seconds, cooldown: spec.cooldown.seconds, tolerance: spec.tolerance,
+            instanceCores: service.resources.cpu.map { Double($0) / 1000 })
+        if memoryInV2, let memory = service.resources.memory {
+            pool.memoryHigh = MemoryHighPolicy(maxBytes: memory * Int64(service.replicas.max))
+        }
+        return pool
     }
 
     static func target(_ spec: AutoscaleSpec) -> ScalingTarget {

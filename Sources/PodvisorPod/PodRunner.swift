@@ -108,8 +108,8 @@ public final class PodRunner {
         self.options = options
         store = PodStore(root: options.root)
         var security: [String: ServiceSecurity] = [:]
-        for service in manifest.services {
-            security[service.name] = try ServiceSecurity(service, manifestFile: bundle + "/pod.yaml",
+        for (index, service) in manifest.services.enumerated() {
+            security[service.name] = try ServiceSecurity(service, index: index, manifestFile: bundle + "/pod.yaml",
                                                          cacheDirectory: options.root + "/seccomp-cache")
         }
         self.security = security
@@ -404,8 +404,7 @@ public final class PodRunner {
             // The check runs inside the instance: its namespaces (root view included) and its cgroup namespace.
             var plan = SpawnPlan(argv: command)
             plan.environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-            plan.joinNamespaces = [NamespaceKind.pid, .network, .ipc, .uts, .cgroup, .mount]
-                .map { ($0, "/proc/\(instance.process.pid)/ns/\($0.procName)") }
+            plan.joinNamespaces = InstanceExec.namespaces(of: instance.process.pid)
             plan.fdMappings = [(devNull, 0), (devNull, 1), (devNull, 2)]
             plan.cwd = "/"
             if let check = try? Spawner.spawn(plan) { instances[id]?.probe?.check = check.process; return }

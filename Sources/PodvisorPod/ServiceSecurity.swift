@@ -12,13 +12,13 @@ struct ServiceSecurity {
     let seccomp: CompiledSeccomp?
     let noNewPrivileges: Bool
 
-    init(_ service: ServiceSpec, manifestFile: String, cacheDirectory: String) throws(PodError) {
+    init(_ service: ServiceSpec, index: Int, manifestFile: String, cacheDirectory: String) throws(PodError) {
         let names = service.security.capabilities ?? CapabilityParser.defaultNames
-        let field = "services.\(service.name).security.capabilities"
+        let field = "services[\(index)].security.capabilities"
         let sets = OCIProcess.Capabilities(bounding: names, effective: names, inheritable: [], permitted: names, ambient: [])
-        let masks: CapabilityMasks?
+        let parsed: CapabilitySets?
         do throws(SpecError) {
-            masks = try CapabilityParser.masks(sets, file: manifestFile)
+            parsed = try CapabilityParser.masks(sets, file: manifestFile)
             switch service.security.seccomp {
             case .default:
                 // Native architecture only: a third of the filter the three x86 ABIs need (every instance loads
@@ -30,12 +30,11 @@ struct ServiceSecurity {
                 seccomp = nil
             }
         } catch {
-            // The parser names process.capabilities.* fields of a config.json; say which service's key it was.
-            throw PodError("\(manifestFile): \(field): \(error.value.map { "\"\($0)\": " } ?? "")\(error.reason)")
+            // The parser names a config.json's process.capabilities.<set>[i]: name the manifest's key, same element.
+            let element = error.field.flatMap { field in field.lastIndex(of: "[").map { String(field[$0...]) } } ?? ""
+            throw PodError("\(manifestFile): \(field)\(element): \(error.value.map { "\"\($0)\": " } ?? "")\(error.reason)")
         }
-        let all = masks ?? CapabilityMasks()
-        capabilities = CapabilitySets(bounding: all.bounding, effective: all.effective, permitted: all.permitted,
-                                      inheritable: all.inheritable, ambient: all.ambient)
+        capabilities = parsed ?? CapabilitySets()
         noNewPrivileges = service.security.noNewPrivileges
     }
 
@@ -57,6 +56,11 @@ struct ServiceSecurity {
 
 /// `pod exec`: a process inside a running instance, confined as the instance is.
 public enum InstanceExec {
+    /// Every namespace of a running instance, to run something inside it (pod exec, readiness checks).
+    static func namespaces(of pid: Int32) -> [(kind: NamespaceKind, path: String)] {
+        [NamespaceKind.pid, .network, .ipc, .uts, .cgroup, .mount].map { ($0, "/proc/\(pid)/ns/\($0.procName)") }
+    }
+
     /// The plan of a command run in `pid`'s namespaces (root view included) with the service's confinement.
     public static func plan(root: String, pod: String, service: String, instancePID: Int32, command: [String]) throws(PodError) -> SpawnPlan {
         let store = PodStore(root: root)
@@ -67,11 +71,13 @@ public enum InstanceExec {
         var plan = SpawnPlan(argv: command)
         plan.environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                             "PODVISOR_POD=\(pod)", "PODVISOR_SERVICE=\(service)"] + spec.env
-        plan.joinNamespaces = [NamespaceKind.pid, .network, .ipc, .uts, .cgroup, .mount].map { ($0, "/proc/\(instancePID)/ns/\($0.procName)") }
+        plan.joinNamespaces = namespaces(of: instancePID)
         plan.uid = spec.user.uid
         plan.gid = spec.user.gid
         plan.cwd = spec.cwd
-        try ServiceSecurity(spec, manifestFile: record.bundle + "/pod.yaml", cacheDirectory: root + "/seccomp-cache").apply(to: &plan)
+        let index = manifest.services.firstIndex { $0.name == service } ?? 0
+        try ServiceSecurity(spec, index: index, manifestFile: record.bundle + "/pod.yaml", cacheDirectory: root + "/seccomp-cache")
+            .apply(to: &plan)
         return plan
     }
 }

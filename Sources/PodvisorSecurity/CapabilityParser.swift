@@ -1,24 +1,7 @@
 import CCap
 import Glibc
+import PodvisorSpawn
 import PodvisorSpec
-
-/// The five capability sets as bit masks (bit N = capability N). PodvisorSpawn's `CapabilitySets`
-/// has the same fields; the engine copies one into the other.
-public struct CapabilityMasks: Sendable, Equatable {
-    public var bounding: UInt64 = 0
-    public var effective: UInt64 = 0
-    public var permitted: UInt64 = 0
-    public var inheritable: UInt64 = 0
-    public var ambient: UInt64 = 0
-
-    public init(bounding: UInt64 = 0, effective: UInt64 = 0, permitted: UInt64 = 0, inheritable: UInt64 = 0, ambient: UInt64 = 0) {
-        self.bounding = bounding
-        self.effective = effective
-        self.permitted = permitted
-        self.inheritable = inheritable
-        self.ambient = ambient
-    }
-}
 
 /// `process.capabilities` through libcap's names.
 ///
@@ -46,9 +29,10 @@ public enum CapabilityParser {
         return 40
     }()
 
-    /// Bit masks for the config's sets; nil when `process.capabilities` is absent (leave them as inherited).
+    /// The config's sets as the child applies them (bit N = capability N); nil when `process.capabilities` is
+    /// absent (leave them as inherited).
     /// An unknown name is an error naming the field: `process.capabilities.bounding[2]: "CAP_NOPE": unknown capability`.
-    public static func masks(_ caps: OCIProcess.Capabilities?, file: String) throws(SpecError) -> CapabilityMasks? {
+    public static func masks(_ caps: OCIProcess.Capabilities?, file: String) throws(SpecError) -> CapabilitySets? {
         guard let caps else { return nil }
         func mask(_ names: [String]?, _ set: String) throws(SpecError) -> UInt64 {
             var bits: UInt64 = 0
@@ -60,7 +44,7 @@ public enum CapabilityParser {
             }
             return bits
         }
-        var result = CapabilityMasks(
+        var result = CapabilitySets(
             bounding: try mask(caps.bounding, "bounding"), effective: try mask(caps.effective, "effective"),
             permitted: try mask(caps.permitted, "permitted"), inheritable: try mask(caps.inheritable, "inheritable"),
             ambient: try mask(caps.ambient, "ambient"))

@@ -62,8 +62,9 @@ func encodeSpecJSON<T: Encodable>(_ value: T) -> Data {
     return try! encoder.encode(value)
 }
 
-/// Reads a whole file with errno-precise errors (no Foundation file APIs, no URL).
-func readSpecFile(_ path: String) throws(SpecError) -> Data {
+/// Reads a whole bundle file (config.json, pod.yaml) with errno-precise errors naming it
+/// (no Foundation file APIs, no URL).
+public func readSpecFile(_ path: String) throws(SpecError) -> Data {
     func failure(_ what: String) -> SpecError {
         let code = errno
         return SpecError(file: path, reason: "\(what): \(String(cString: strerror(code)))")

@@ -512,7 +512,7 @@ struct PodConfinementTests {
         #expect {
             _ = try PodRunner(bundle: pod.bundle, options: .init(root: pod.root, defaultRootfs: defaultRootfs))
         } throws: { error in
-            "\(error)".contains("services.a.security.capabilities") && "\(error)".contains("CAP_FLY")
+            "\(error)".contains("services[0].security.capabilities[0]") && "\(error)".contains("CAP_FLY")
         }
         #expect(!FileManager.default.fileExists(atPath: pod.root + "/pods/" + pod.name))
     }
